@@ -1,0 +1,32 @@
+from typing import Any
+
+from django.apps import AppConfig
+
+
+class _Execution:
+    """The EMS side of ``oms.ports.ExecutionPort``."""
+
+    def start(self, parent_id: int) -> None:
+        from ems.tasks import execution_start
+
+        execution_start.delay(parent_id)
+
+    def children(self, parent_id: int) -> list[dict[str, Any]]:
+        from ems.selectors import child_order_list
+
+        return child_order_list(parent_id=parent_id)
+
+    def publish(self, parent_id: int) -> None:
+        from ems.publish import blotter_publish_order
+
+        blotter_publish_order(parent_id=parent_id)
+
+
+class EmsConfig(AppConfig):
+    name = "ems"
+    verbose_name = "EMS"
+
+    def ready(self) -> None:
+        from oms.ports import register_execution
+
+        register_execution(_Execution())

@@ -1,0 +1,1 @@
+"""The EMS's pure core: strategy choice and schedules, no Django."""

@@ -1,0 +1,75 @@
+from django.contrib import admin
+
+from config.admin import ReadOnlyAdmin
+from oms.models import Account, Fill, Instrument, OrderEvent, ParentOrder, Portfolio, Position
+
+
+@admin.register(Instrument)
+class InstrumentAdmin(admin.ModelAdmin):
+    list_display = ["symbol", "name", "asset_class", "currency", "tick_size", "lot_size", "ref_px", "active"]
+    list_filter = ["asset_class", "active", "currency"]
+    search_fields = ["symbol", "name"]
+    raw_id_fields = ["underlying"]
+
+
+class AccountInline(admin.TabularInline):
+    model = Account
+    extra = 0
+
+
+@admin.register(Portfolio)
+class PortfolioAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "owner", "currency", "cash"]
+    search_fields = ["code", "name", "owner__username"]
+    inlines = [AccountInline]
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "portfolio"]
+    search_fields = ["code", "name"]
+
+
+class FillInline(admin.TabularInline):
+    model = Fill
+    extra = 0
+    can_delete = False
+    readonly_fields = ["child_cl_ord_id", "venue", "exec_id", "side", "qty", "px", "fee", "liquidity", "executed_at"]
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+class OrderEventInline(FillInline):
+    model = OrderEvent
+    readonly_fields = ["created_at", "kind", "child_cl_ord_id", "status_before", "status_after", "actor", "reason", "data"]
+
+
+@admin.register(ParentOrder)
+class ParentOrderAdmin(ReadOnlyAdmin):
+    """Orders change only through services (which log events), never by editing a row."""
+
+    list_display = ["id", "portfolio", "instrument", "side", "qty", "ord_type", "limit_px", "status", "filled_qty", "avg_px", "created_at"]
+    list_filter = ["status", "side", "ord_type", "portfolio"]
+    search_fields = ["id", "cl_ord_id", "instrument__symbol"]
+    inlines = [FillInline, OrderEventInline]
+
+
+@admin.register(Fill)
+class FillAdmin(ReadOnlyAdmin):
+    list_display = ["id", "parent", "venue", "exec_id", "side", "qty", "px", "fee", "liquidity", "executed_at"]
+    list_filter = ["venue", "side", "liquidity"]
+    search_fields = ["exec_id", "child_cl_ord_id"]
+
+
+@admin.register(OrderEvent)
+class OrderEventAdmin(ReadOnlyAdmin):
+    list_display = ["id", "parent", "kind", "status_before", "status_after", "actor", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["parent__id", "child_cl_ord_id"]
+
+
+@admin.register(Position)
+class PositionAdmin(ReadOnlyAdmin):
+    list_display = ["portfolio", "instrument", "qty", "avg_cost", "realized_pnl", "fees", "updated_at"]
+    list_filter = ["portfolio"]

@@ -1,0 +1,75 @@
+"""API shapes. Input serializers check types and look-ups; the rules live in services."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from oms import ports
+from oms.models import Fill, Instrument, OrderEvent, ParentOrder, Portfolio, Position
+from trading.enums import OrdType, Side, TimeInForce, Urgency
+from trading.numbers import MAX_DIGITS, PX_DECIMALS, QTY_DECIMALS
+
+
+class OrderCreateSerializer(serializers.Serializer):
+    cl_ord_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    portfolio = serializers.SlugRelatedField(slug_field="code", queryset=Portfolio.objects.all())
+    instrument = serializers.SlugRelatedField(slug_field="symbol", queryset=Instrument.objects.all())
+    side = serializers.ChoiceField(choices=[s.value for s in Side])
+    ord_type = serializers.ChoiceField(choices=[t.value for t in OrdType], default=OrdType.LIMIT.value)
+    qty = serializers.DecimalField(max_digits=MAX_DIGITS, decimal_places=QTY_DECIMALS)
+    limit_px = serializers.DecimalField(max_digits=MAX_DIGITS, decimal_places=PX_DECIMALS, required=False, allow_null=True, default=None)
+    tif = serializers.ChoiceField(choices=[t.value for t in TimeInForce], default=TimeInForce.DAY.value)
+    urgency = serializers.ChoiceField(choices=[u.value for u in Urgency], default=Urgency.MEDIUM.value)
+
+    def __init__(self, *args: Any, portfolios: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if portfolios is not None:
+            # Another PM's portfolio reads as unknown: its existence is not ours to learn.
+            self.fields["portfolio"].queryset = portfolios
+
+
+class FillSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Fill
+        fields = ["id", "parent", "child_cl_ord_id", "venue", "exec_id", "side", "qty", "px", "fee", "liquidity", "executed_at"]
+
+
+class OrderEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OrderEvent
+        fields = ["id", "kind", "child_cl_ord_id", "status_before", "status_after", "actor", "reason", "data", "created_at"]
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    portfolio = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    instrument = serializers.SlugRelatedField(slug_field="symbol", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    leaves_qty = serializers.DecimalField(max_digits=MAX_DIGITS, decimal_places=QTY_DECIMALS, read_only=True)
+
+    class Meta:
+        model = ParentOrder
+        fields = [
+            "id", "cl_ord_id", "portfolio", "instrument", "side", "ord_type", "qty", "limit_px", "tif", "urgency",
+            "status", "filled_qty", "leaves_qty", "avg_px", "fees", "created_by", "created_at", "updated_at",
+        ]  # fmt: skip
+
+
+class OrderDetailSerializer(OrderSerializer):
+    children = serializers.SerializerMethodField()
+    fills = FillSerializer(many=True, read_only=True)
+    events = OrderEventSerializer(many=True, read_only=True)
+
+    class Meta(OrderSerializer.Meta):
+        fields = [*OrderSerializer.Meta.fields, "children", "fills", "events"]
+
+    def get_children(self, order: ParentOrder) -> list[dict[str, Any]]:
+        return ports.execution.children(order.pk)
+
+
+class PositionSerializer(serializers.ModelSerializer):
+    portfolio = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    instrument = serializers.SlugRelatedField(slug_field="symbol", read_only=True)
+
+    class Meta:
+        model = Position
+        fields = ["portfolio", "instrument", "qty", "avg_cost", "realized_pnl", "fees", "updated_at"]

@@ -1,0 +1,1 @@
+"""The OMS's pure core: no Django, values in and decisions out."""

@@ -1,0 +1,10 @@
+"""Reference data for the venues' gateway, as plain values (the gateway imports no OMS code)."""
+
+from typing import Any
+
+from oms.models import Instrument
+
+
+def listings() -> list[dict[str, Any]]:
+    """Return every active instrument's symbol, tick, lot and reference price."""
+    return list(Instrument.objects.filter(active=True).values("symbol", "tick_size", "lot_size", "ref_px"))

@@ -1,0 +1,1 @@
+"""Market connectivity: venue adapters, the simulated market, market data, the gateway process."""

@@ -1,0 +1,1 @@
+"""The simulated market: pure Python, no Django; time and randomness are parameters."""
