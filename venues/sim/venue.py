@@ -14,7 +14,7 @@ from itertools import count
 
 from trading.enums import ExecType, Liquidity, OrdType, Side, TimeInForce
 from trading.messages import ExecutionReport, NewOrder
-from trading.numbers import ZERO, avg_px, is_multiple, quantize_money
+from trading.numbers import ZERO, avg_px, floor_to, is_multiple, quantize_money
 from trading.states import OrdStatus
 from venues.sim.book import BookOrder, Level, OrderBook, Trade
 
@@ -39,7 +39,7 @@ class VenueSpec:
     taker_fee: Decimal  # per share
     depth_scale: Decimal = Decimal(1)  # the market maker's size, as a multiple of the template
     levels: int = 10
-    lots_per_level: int = 5
+    shares_per_level: Decimal = Decimal(500)  # times depth_scale, floored to the lot, at least one lot
 
 
 @dataclass(slots=True)
@@ -162,18 +162,20 @@ class SimVenue:
     def refresh(self, symbol: str) -> list[ExecutionReport]:
         """Top the market maker's ladder back up around the reference price.
 
-        A refilled order joins the back of its price's queue. Where a client
-        order rests at a ladder price on the other side, the refill trades
-        with it, and the client gets its fill reports.
+        A refilled order joins the back of its price's queue. The market maker
+        never quotes through a resting order on the other side: it does not
+        trade into the book by itself, so it returns no reports today; the
+        background flow of the full market will.
         """
         market = self._markets[symbol]
         listing = market.listing
-        size = listing.lot_size * self.spec.lots_per_level * self.spec.depth_scale
+        size = max(listing.lot_size, floor_to(self.spec.shares_per_level * self.spec.depth_scale, listing.lot_size))
         reports: list[ExecutionReport] = []
         for side, direction in ((Side.BUY, -1), (Side.SELL, 1)):
+            far = market.book.best(side.opposite)
             for level in range(1, self.spec.levels + 1):
                 px = listing.ref_px + direction * level * listing.tick_size
-                if px <= 0:
+                if px <= 0 or (far is not None and (px >= far.px if side is Side.BUY else px <= far.px)):
                     continue
                 resting = market.ladder.get((side, px))
                 if resting is not None and market.book.get(resting.order_id) is not None:
@@ -194,7 +196,7 @@ class SimVenue:
                     continue
                 client.cum_qty += trade.qty
                 client.notional += trade.qty * trade.px
-                done = client.book_order.leaves_qty == 0
+                done = client.cum_qty == client.msg.qty
                 client.done = done
                 fee_rate = self.spec.maker_fee if liquidity is Liquidity.ADDED else self.spec.taker_fee
                 reports.append(
@@ -223,7 +225,8 @@ class SimVenue:
         text: str = "",
     ) -> ExecutionReport:
         client.seq += 1
-        leaves = ZERO if ord_status.is_terminal else client.book_order.leaves_qty
+        # From this report's own cum_qty: the book has matched further by the time reports are built.
+        leaves = ZERO if ord_status.is_terminal else client.msg.qty - client.cum_qty
         return ExecutionReport(
             venue=self.code,
             cl_ord_id=client.msg.cl_ord_id,
