@@ -214,9 +214,7 @@ def parent_order_fill(
         data={"venue": venue, "exec_id": exec_id, "qty": qty, "px": px, "fee": fee, "liquidity": liquidity},
     )
     _position_book(parent=parent, side=side, qty=qty, px=px, fee=fee)
-    parent_id_ = parent.pk
-    transaction.on_commit(lambda: ports.execution.publish(parent_id_))
-    return fill
+    return fill  # the EMS publishes the fill with the order, once the report is applied
 
 
 def _position_book(*, parent: ParentOrder, side: Side, qty: Decimal, px: Decimal, fee: Decimal) -> None:
