@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 WEB_PORT ?= 8000
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test lint bench clean
+.PHONY: install run test lint clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,10 +19,13 @@ var/secret_key:
 	$(BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))" > $@
 	chmod 600 $@
 
+install: $(BIN)/.installed
+
 run: $(BIN)/.installed var/secret_key
 	export SECRET_KEY="$$(cat var/secret_key)" WEB_PORT=$(WEB_PORT) && \
 	python manage.py migrate --noinput && \
 	python manage.py seed_demo && \
+	python manage.py collectstatic --noinput --verbosity 0 && \
 	echo && echo "  Blotter: http://127.0.0.1:$(WEB_PORT)/   Admin: http://127.0.0.1:$(WEB_PORT)/admin/   API: http://127.0.0.1:$(WEB_PORT)/api/" && echo && \
 	honcho start
 

@@ -12,6 +12,19 @@ class ExecutionAdmin(ReadOnlyAdmin):
 
 @admin.register(ChildOrder)
 class ChildOrderAdmin(ReadOnlyAdmin):
-    list_display = ["cl_ord_id", "parent", "venue", "side", "qty", "ord_type", "limit_px", "tif", "status", "filled_qty", "avg_px", "sent_at"]
+    list_display = [
+        "cl_ord_id",
+        "parent",
+        "venue",
+        "side",
+        "qty",
+        "ord_type",
+        "limit_px",
+        "tif",
+        "status",
+        "filled_qty",
+        "avg_px",
+        "sent_at",
+    ]
     list_filter = ["status", "venue", "side"]
     search_fields = ["cl_ord_id", "venue_order_id", "parent__id"]

@@ -1,13 +1,12 @@
 from django.db import models
 from django.db.models import F, Q
 
-from config.fields import enum_choices, PriceField, QtyField
+from config.fields import PriceField, QtyField, enum_choices
 from oms.models import ParentOrder
 from trading.enums import OrdType, Side, TimeInForce
 from trading.numbers import ZERO
 from trading.states import OrdStatus
 from venues.models import Venue
-
 
 
 class Execution(models.Model):

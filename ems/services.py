@@ -3,6 +3,7 @@
 import logging
 import uuid
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -14,10 +15,10 @@ from ems.models import ChildOrder, Execution
 from ems.publish import blotter_publish_fill, blotter_publish_order
 from oms.models import ParentOrder
 from oms.services import order_event_append, parent_order_fill
-from router.core import VenueQuote, route_whole
+from router.core import NoVenue, VenueQuote, route_whole
 from trading.enums import ExecType, OrdType, Side, TimeInForce, VenueKind
 from trading.messages import ExecutionReport, NewOrder
-from trading.numbers import avg_px
+from trading.numbers import ZERO, avg_px
 from trading.states import IllegalTransition, OrdEvent, OrdStatus, fill_event, next_status
 from venues.marketdata import top_read
 from venues.models import Venue
@@ -46,12 +47,20 @@ def execution_start(*, parent_id: int) -> Execution | None:
     if execution is None:
         choice = strategy_choose(ord_type=ord_type)
         execution = Execution.objects.create(parent=parent, strategy=choice.name, params=choice.params, rationale=choice.rationale)
-        order_event_append(parent=parent, kind="STRATEGY_SELECTED", actor=ACTOR, reason=choice.rationale, data={"strategy": choice.name})
+        order_event_append(
+            parent=parent, kind="STRATEGY_SELECTED", actor=ACTOR, reason=choice.rationale, data={"strategy": choice.name}
+        )
     existing = set(parent.children.values_list("slice_no", flat=True))
     for piece in direct_slices(leaves_qty=parent.leaves_qty, ord_type=ord_type, limit_px=parent.limit_px):
         if piece.slice_no in existing:
             continue
-        venue, reason = _route(side=Side(parent.side), symbol=parent.instrument.symbol)
+        try:
+            venue, reason = _route(side=Side(parent.side), symbol=parent.instrument.symbol)
+        except NoVenue as exc:
+            execution.status = Execution.STOPPED
+            execution.save(update_fields=["status", "updated_at"])
+            order_event_append(parent=parent, kind="EXECUTION_STOPPED", actor=ACTOR, reason=f"cannot route: {exc}")
+            break
         child = ChildOrder.objects.create(
             parent=parent,
             slice_no=piece.slice_no,
@@ -72,8 +81,7 @@ def execution_start(*, parent_id: int) -> Execution | None:
             reason=reason,
             data={"venue": venue.code, "qty": piece.qty, "ord_type": piece.ord_type, "limit_px": piece.limit_px, "tif": piece.tif},
         )
-        child_id = child.pk
-        transaction.on_commit(lambda: child_order_send(child_id=child_id))
+        transaction.on_commit(partial(child_order_send, child_id=child.pk))  # bound now, not at loop end
     parent_id_ = parent.pk
     transaction.on_commit(lambda: blotter_publish_order(parent_id=parent_id_))
     return execution
@@ -86,7 +94,7 @@ def _route(*, side: Side, symbol: str) -> tuple[Venue, str]:
     for code, venue in venues.items():
         top = tops.get(code)
         px = None if top is None else (top.ask_px if side is Side.BUY else top.bid_px)
-        qty = 0 if top is None else (top.ask_qty if side is Side.BUY else top.bid_qty)
+        qty = ZERO if top is None else (top.ask_qty if side is Side.BUY else top.bid_qty)
         quotes.append(VenueQuote(venue=code, taker_fee=venue.taker_fee, px=px, qty=qty))
     route = route_whole(side=side, venues=quotes)
     return venues[route.venue], route.reason
@@ -219,14 +227,13 @@ def execution_sweep(*, now: datetime | None = None) -> dict[str, int]:
     """Repair what a lost message left undone: start forgotten executions, resend silent children."""
     now = now or timezone.now()
     stale = now - timedelta(seconds=settings.CHILD_RESEND_SECONDS)
-    started = 0
-    for parent_id in ParentOrder.objects.filter(
-        status=OrdStatus.NEW, execution__isnull=True, created_at__lt=stale
-    ).values_list("pk", flat=True):
+    # Listed before anything starts: a child this sweep creates is sent on commit, not resent.
+    silent = list(ChildOrder.objects.filter(status=OrdStatus.PENDING_NEW, created_at__lt=stale).values_list("pk", flat=True))
+    forgotten = list(
+        ParentOrder.objects.filter(status=OrdStatus.NEW, execution__isnull=True, created_at__lt=stale).values_list("pk", flat=True)
+    )
+    for parent_id in forgotten:
         execution_start(parent_id=parent_id)
-        started += 1
-    resent = 0
-    for child_id in ChildOrder.objects.filter(status=OrdStatus.PENDING_NEW, created_at__lt=stale).values_list("pk", flat=True):
+    for child_id in silent:
         child_order_send(child_id=child_id)
-        resent += 1
-    return {"started": started, "resent": resent}
+    return {"started": len(forgotten), "resent": len(silent)}

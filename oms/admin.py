@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from config.admin import ReadOnlyAdmin
+from config.admin import ReadOnlyAdmin, ReadOnlyInline
 from oms.models import Account, Fill, Instrument, OrderEvent, ParentOrder, Portfolio, Position
 
 
@@ -30,17 +30,12 @@ class AccountAdmin(admin.ModelAdmin):
     search_fields = ["code", "name"]
 
 
-class FillInline(admin.TabularInline):
+class FillInline(ReadOnlyInline):
     model = Fill
-    extra = 0
-    can_delete = False
     readonly_fields = ["child_cl_ord_id", "venue", "exec_id", "side", "qty", "px", "fee", "liquidity", "executed_at"]
 
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
 
-
-class OrderEventInline(FillInline):
+class OrderEventInline(ReadOnlyInline):
     model = OrderEvent
     readonly_fields = ["created_at", "kind", "child_cl_ord_id", "status_before", "status_after", "actor", "reason", "data"]
 
@@ -49,7 +44,19 @@ class OrderEventInline(FillInline):
 class ParentOrderAdmin(ReadOnlyAdmin):
     """Orders change only through services (which log events), never by editing a row."""
 
-    list_display = ["id", "portfolio", "instrument", "side", "qty", "ord_type", "limit_px", "status", "filled_qty", "avg_px", "created_at"]
+    list_display = [
+        "id",
+        "portfolio",
+        "instrument",
+        "side",
+        "qty",
+        "ord_type",
+        "limit_px",
+        "status",
+        "filled_qty",
+        "avg_px",
+        "created_at",
+    ]
     list_filter = ["status", "side", "ord_type", "portfolio"]
     search_fields = ["id", "cl_ord_id", "instrument__symbol"]
     inlines = [FillInline, OrderEventInline]

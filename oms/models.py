@@ -7,11 +7,10 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from config.fields import enum_choices, MoneyField, PriceField, QtyField
+from config.fields import MoneyField, PriceField, QtyField, enum_choices
 from trading.enums import AssetClass, OrdType, PutCall, Side, TimeInForce, Urgency
 from trading.numbers import ZERO
 from trading.states import OrdStatus
-
 
 
 class Instrument(models.Model):

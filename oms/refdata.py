@@ -7,4 +7,4 @@ from oms.models import Instrument
 
 def listings() -> list[dict[str, Any]]:
     """Return every active instrument's symbol, tick, lot and reference price."""
-    return list(Instrument.objects.filter(active=True).values("symbol", "tick_size", "lot_size", "ref_px"))
+    return [dict(row) for row in Instrument.objects.filter(active=True).values("symbol", "tick_size", "lot_size", "ref_px")]

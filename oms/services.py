@@ -154,7 +154,9 @@ def parent_order_transition(*, parent: ParentOrder, event: OrdEvent, actor: str,
     before = OrdStatus(parent.status)
     parent.status = next_status(before, event, has_fills=parent.filled_qty > 0)
     parent.save(update_fields=["status", "updated_at"])
-    order_event_append(parent=parent, kind=event.value, actor=actor, reason=reason, status_before=before, status_after=parent.status)
+    order_event_append(
+        parent=parent, kind=event.value, actor=actor, reason=reason, status_before=before, status_after=parent.status
+    )
     parent_id = parent.pk
     transaction.on_commit(lambda: ports.execution.publish(parent_id))
 

@@ -90,9 +90,7 @@ def process_env() -> dict[str, str]:
 
 
 def start_process(args: list[str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, *args], cwd=ROOT, env=process_env(), stdout=log.open("wb"), stderr=subprocess.STDOUT
-    )
+    return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=process_env(), stdout=log.open("wb"), stderr=subprocess.STDOUT)
 
 
 def stop_process(process: subprocess.Popen[bytes]) -> None:

@@ -24,7 +24,7 @@ def to_decimal(value: object) -> Decimal:
     """Return ``value`` as a finite Decimal; reject floats, which are inexact."""
     if isinstance(value, Decimal):
         result = value
-    elif isinstance(value, bool) or isinstance(value, float):
+    elif isinstance(value, bool | float):
         raise NotDecimalError(f"expected a decimal string, was {value!r} ({type(value).__name__})")
     elif isinstance(value, int | str):
         try:

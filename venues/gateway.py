@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import count
+from typing import cast
 
 import redis
 
@@ -78,8 +79,11 @@ class Gateway:
         """Handle this consumer's unacknowledged messages, then new ones; return how many."""
         handled = 0
         for start in ("0", ">"):
-            response = self._client.xreadgroup(
-                GROUP, self._consumer, {self._stream: start}, count=100, block=None if start == "0" else block_ms
+            response = cast(
+                list[tuple[str, list[tuple[str, dict[str, str] | None]]]],
+                self._client.xreadgroup(
+                    GROUP, self._consumer, {self._stream: start}, count=100, block=None if start == "0" else block_ms
+                ),
             )
             for _stream, messages in response or []:
                 for message_id, fields in messages:

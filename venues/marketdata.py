@@ -7,6 +7,7 @@ venue, so a read of the composite book is a single round trip.
 import json
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import cast
 
 import redis
 
@@ -41,7 +42,8 @@ def top_publish(client: redis.Redis, top: Top, symbol: str) -> None:
 def top_read(client: redis.Redis, symbol: str) -> list[Top]:
     """Return every venue's last top of book for ``symbol`` (empty when none is known)."""
     tops = []
-    for venue, raw in client.hgetall(_key(symbol)).items():
+    rows = cast(dict[str, str], client.hgetall(_key(symbol)))  # the client decodes responses
+    for venue, raw in rows.items():
         value = json.loads(raw)
         tops.append(
             Top(

@@ -3,7 +3,7 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import Q
 
-from config.fields import enum_choices, MoneyField, QtyField
+from config.fields import MoneyField, QtyField, enum_choices
 from trading.enums import VenueKind
 
 

@@ -29,6 +29,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return None
     detail = response.data
     fields: dict[str, list[str]] = {}
+    code: str
     if isinstance(detail, dict) and "detail" not in detail:
         fields = {key: _flatten(value) for key, value in detail.items()}
         message = "; ".join(f"{key}: {' '.join(reasons)}" for key, reasons in fields.items())
@@ -36,6 +37,6 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     else:
         raw = detail.get("detail", detail) if isinstance(detail, dict) else detail
         message = " ".join(_flatten(raw))
-        code = getattr(raw, "code", None) or getattr(exc, "default_code", "error")
+        code = str(getattr(raw, "code", None) or getattr(exc, "default_code", "error"))
     response.data = error_body(status=response.status_code, code=str(code), message=message, fields=fields)
     return response

@@ -1,6 +1,6 @@
 """API shapes. Input serializers check types and look-ups; the rules live in services."""
 
-from typing import Any
+from typing import Any, cast
 
 from rest_framework import serializers
 
@@ -17,7 +17,9 @@ class OrderCreateSerializer(serializers.Serializer):
     side = serializers.ChoiceField(choices=[s.value for s in Side])
     ord_type = serializers.ChoiceField(choices=[t.value for t in OrdType], default=OrdType.LIMIT.value)
     qty = serializers.DecimalField(max_digits=MAX_DIGITS, decimal_places=QTY_DECIMALS)
-    limit_px = serializers.DecimalField(max_digits=MAX_DIGITS, decimal_places=PX_DECIMALS, required=False, allow_null=True, default=None)
+    limit_px = serializers.DecimalField(
+        max_digits=MAX_DIGITS, decimal_places=PX_DECIMALS, required=False, allow_null=True, default=None
+    )
     tif = serializers.ChoiceField(choices=[t.value for t in TimeInForce], default=TimeInForce.DAY.value)
     urgency = serializers.ChoiceField(choices=[u.value for u in Urgency], default=Urgency.MEDIUM.value)
 
@@ -25,7 +27,7 @@ class OrderCreateSerializer(serializers.Serializer):
         super().__init__(*args, **kwargs)
         if portfolios is not None:
             # Another PM's portfolio reads as unknown: its existence is not ours to learn.
-            self.fields["portfolio"].queryset = portfolios
+            cast(serializers.SlugRelatedField, self.fields["portfolio"]).queryset = portfolios
 
 
 class FillSerializer(serializers.ModelSerializer):
@@ -41,9 +43,9 @@ class OrderEventSerializer(serializers.ModelSerializer):
 
 
 class OrderSerializer(serializers.ModelSerializer):
-    portfolio = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    instrument = serializers.SlugRelatedField(slug_field="symbol", read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    portfolio: serializers.SlugRelatedField[Portfolio] = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    instrument: serializers.SlugRelatedField[Instrument] = serializers.SlugRelatedField(slug_field="symbol", read_only=True)
+    created_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
     leaves_qty = serializers.DecimalField(max_digits=MAX_DIGITS, decimal_places=QTY_DECIMALS, read_only=True)
 
     class Meta:
@@ -67,8 +69,8 @@ class OrderDetailSerializer(OrderSerializer):
 
 
 class PositionSerializer(serializers.ModelSerializer):
-    portfolio = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    instrument = serializers.SlugRelatedField(slug_field="symbol", read_only=True)
+    portfolio: serializers.SlugRelatedField[Portfolio] = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    instrument: serializers.SlugRelatedField[Instrument] = serializers.SlugRelatedField(slug_field="symbol", read_only=True)
 
     class Meta:
         model = Position

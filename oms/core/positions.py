@@ -14,9 +14,7 @@ class PositionState:
     realized_pnl: Decimal
 
 
-def position_after_fill(
-    position: PositionState, *, side: Side, qty: Decimal, px: Decimal, multiplier: Decimal
-) -> PositionState:
+def position_after_fill(position: PositionState, *, side: Side, qty: Decimal, px: Decimal, multiplier: Decimal) -> PositionState:
     """Return the position after a fill of ``qty`` at ``px``.
 
     A fill that adds to the position moves the average cost; one that reduces

@@ -34,7 +34,9 @@ def order_check(
             errors.append(FieldError("limit_px", "not_positive", f"invalid `limit_px`, was {limit_px}: must be greater than 0"))
         elif not is_multiple(limit_px, tick_size):
             errors.append(
-                FieldError("limit_px", "off_tick", f"invalid `limit_px`, was {limit_px}: must be a multiple of the tick size {tick_size}")
+                FieldError(
+                    "limit_px", "off_tick", f"invalid `limit_px`, was {limit_px}: must be a multiple of the tick size {tick_size}"
+                )
             )
     elif limit_px is not None:
         errors.append(FieldError("limit_px", "not_allowed", "a MARKET order takes no `limit_px`"))

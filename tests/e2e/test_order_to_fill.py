@@ -98,7 +98,17 @@ def test_rest_order_is_filled_booked_and_streamed(live_system: Path) -> None:
     assert portfolio.cash == cash_before - Decimal("121821") + Decimal("0.6")
     # and every step is in the order's event log, in order
     kinds = list(OrderEvent.objects.filter(parent=parent).values_list("kind", flat=True))
-    assert kinds == ["SUBMITTED", "ACCEPT", "STRATEGY_SELECTED", "CHILD_ROUTED", "CHILD_NEW", "FILL", "FILL", "FILL", "EXECUTION_DONE"]
+    assert kinds == [
+        "SUBMITTED",
+        "ACCEPT",
+        "STRATEGY_SELECTED",
+        "CHILD_ROUTED",
+        "CHILD_NEW",
+        "FILL",
+        "FILL",
+        "FILL",
+        "EXECUTION_DONE",
+    ]
     # and the REST detail shows children, fills and events
     detail = api_client_for("pm1").get(f"/api/orders/{parent.pk}/").json()
     assert detail["status"] == "FILLED"
@@ -140,5 +150,3 @@ def _post_order() -> Any:
         {"portfolio": "GROWTH", "instrument": "ACME", "side": "BUY", "qty": "1200", "ord_type": "LIMIT", "limit_px": "101.53"},
         format="json",
     )
-
-

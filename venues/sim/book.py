@@ -69,10 +69,7 @@ class OrderBook:
     def depth(self, side: Side, levels: int) -> list[Level]:
         """Return up to ``levels`` aggregated price levels of ``side``, touch first."""
         book = self._side(side)
-        return [
-            Level(px, sum((o.leaves_qty for o in queue), ZERO), len(queue))
-            for px, queue in book.items()[:levels]
-        ]
+        return [Level(px, sum((o.leaves_qty for o in queue), ZERO), len(queue)) for px, queue in book.items()[:levels]]
 
     def get(self, order_id: int) -> BookOrder | None:
         return self._index.get(order_id)

@@ -151,9 +151,9 @@ class SimVenue:
     def _available(book: OrderBook, msg: NewOrder) -> Decimal:
         total = ZERO
         for level in book.depth(msg.side.opposite, 1_000_000):
-            if msg.ord_type is OrdType.LIMIT and msg.limit_px is not None:
-                if (msg.side is Side.BUY and level.px > msg.limit_px) or (msg.side is Side.SELL and level.px < msg.limit_px):
-                    break
+            limit = msg.limit_px if msg.ord_type is OrdType.LIMIT else None
+            if limit is not None and (level.px > limit if msg.side is Side.BUY else level.px < limit):
+                break
             total += level.qty
         return total
 

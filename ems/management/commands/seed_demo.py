@@ -108,10 +108,19 @@ class Command(BaseCommand):
         for code, name, kind, maker, taker, latency, depth in VENUES:
             Venue.objects.get_or_create(
                 code=code,
-                defaults={"name": name, "kind": kind, "maker_fee": maker, "taker_fee": taker, "latency_ms": latency, "depth_scale": depth},
+                defaults={
+                    "name": name,
+                    "kind": kind,
+                    "maker_fee": maker,
+                    "taker_fee": taker,
+                    "latency_ms": latency,
+                    "depth_scale": depth,
+                },
             )
         for code, name, owner, cash, accounts, positions in PORTFOLIOS:
-            portfolio, created = Portfolio.objects.get_or_create(code=code, defaults={"name": name, "owner": users[owner], "cash": cash})
+            portfolio, created = Portfolio.objects.get_or_create(
+                code=code, defaults={"name": name, "owner": users[owner], "cash": cash}
+            )
             for account in accounts:
                 Account.objects.get_or_create(code=account, defaults={"portfolio": portfolio, "name": f"{name} {account[-1]}"})
             if created:
