@@ -78,5 +78,5 @@ class OrderEventAdmin(ReadOnlyAdmin):
 
 @admin.register(Position)
 class PositionAdmin(ReadOnlyAdmin):
-    list_display = ["portfolio", "instrument", "qty", "avg_cost", "realized_pnl", "fees", "updated_at"]
+    list_display = ["portfolio", "instrument", "qty", "avg_cost", "cost_basis", "realized_pnl", "fees", "updated_at"]
     list_filter = ["portfolio"]

@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from config.fields import MoneyField, PriceField, QtyField, enum_choices
+from oms.core.positions import PositionState
 from trading.enums import AssetClass, OrdType, PutCall, Side, TimeInForce, Urgency
 from trading.numbers import ZERO
 from trading.states import OrdStatus
@@ -142,7 +143,12 @@ class Position(models.Model):
     portfolio = models.ForeignKey(Portfolio, on_delete=models.PROTECT, related_name="positions")
     instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="positions")
     qty = QtyField(default=ZERO)
-    avg_cost = PriceField(default=ZERO)
+    cost_basis = models.DecimalField(
+        max_digits=36,
+        decimal_places=12,
+        default=ZERO,
+        help_text="cost of the open quantity, signed like qty (see oms.core.positions)",
+    )
     realized_pnl = MoneyField(default=ZERO)
     fees = MoneyField(default=ZERO)
     updated_at = models.DateTimeField(auto_now=True)
@@ -153,6 +159,14 @@ class Position(models.Model):
 
     def __str__(self) -> str:
         return f"{self.portfolio_id}/{self.instrument_id}: {self.qty}"
+
+    @property
+    def state(self) -> PositionState:
+        return PositionState(self.qty, self.cost_basis, self.realized_pnl)
+
+    @property
+    def avg_cost(self) -> Decimal:
+        return self.state.avg_cost
 
 
 class OrderEvent(models.Model):

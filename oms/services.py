@@ -8,7 +8,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from oms import ports
-from oms.core.positions import PositionState, cash_after_fill, position_after_fill
+from oms.core.positions import cash_after_fill, position_after_fill
 from oms.core.validation import FieldError, order_check
 from oms.models import Fill, Instrument, OrderEvent, ParentOrder, Portfolio, Position
 from trading.enums import OrdType, Side, TimeInForce, Urgency
@@ -223,13 +223,13 @@ def _position_book(*, parent: ParentOrder, side: Side, qty: Decimal, px: Decimal
     instrument = parent.instrument
     position, _ = Position.objects.select_for_update().get_or_create(portfolio_id=parent.portfolio_id, instrument=instrument)
     state = position_after_fill(
-        PositionState(position.qty, position.avg_cost, position.realized_pnl),
+        position.state,
         side=side,
         qty=qty,
         px=px,
         multiplier=instrument.multiplier,
     )
-    position.qty, position.avg_cost, position.realized_pnl = state.qty, state.avg_cost, state.realized_pnl
+    position.qty, position.cost_basis, position.realized_pnl = state.qty, state.cost, state.realized_pnl
     position.fees += fee
     position.save()
     portfolio = Portfolio.objects.select_for_update().get(pk=parent.portfolio_id)

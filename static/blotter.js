@@ -15,6 +15,14 @@
     if (cls) td.className = cls;
     return td;
   }
+  // Decimals arrive as exact strings; show them without trailing zeros (prices keep two places).
+  function qty(text) { return text == null ? "" : text.replace(/\.?0+$/, ""); }
+  function px(text) {
+    if (text == null || text === "") return "";
+    const [whole, frac = ""] = text.split(".");
+    const trimmed = frac.replace(/0+$/, "");
+    return whole + "." + (trimmed.length < 2 ? trimmed.padEnd(2, "0") : trimmed);
+  }
   function time(iso) { return iso ? new Date(iso).toLocaleTimeString() : ""; }
   function progress(o) {
     const td = document.createElement("td");
@@ -34,8 +42,8 @@
     tr.dataset.id = o.id;
     tr.className = "status-" + o.status.toLowerCase() + " side-" + o.side.toLowerCase();
     [cell(o.id), cell(time(o.created_at)), cell(o.portfolio), cell(o.instrument), cell(o.side, "side"),
-     cell(o.qty, "num"), cell(o.ord_type), cell(o.limit_px, "num"), cell(o.status.replace("_", " "), "status"),
-     cell(o.filled_qty, "num"), progress(o), cell(Number(o.filled_qty) > 0 ? o.avg_px : "", "num")]
+     cell(qty(o.qty), "num"), cell(o.ord_type), cell(px(o.limit_px), "num"), cell(o.status.replace("_", " "), "status"),
+     cell(qty(o.filled_qty), "num"), progress(o), cell(Number(o.filled_qty) > 0 ? px(o.avg_px) : "", "num")]
       .forEach((td) => tr.appendChild(td));
     const old = orderRows.get(o.id);
     if (old) { old.replaceWith(tr); } else { ordersBody.prepend(tr); }
@@ -48,8 +56,8 @@
     fillIds.add(f.id);
     const tr = document.createElement("tr");
     tr.dataset.id = f.id;
-    [cell(time(f.executed_at)), cell(f.parent), cell(f.venue), cell(f.side, "side"), cell(f.qty, "num"),
-     cell(f.px, "num"), cell(f.fee, "num"), cell(f.liquidity), cell(f.exec_id, "mono")]
+    [cell(time(f.executed_at)), cell(f.parent), cell(f.venue), cell(f.side, "side"), cell(qty(f.qty), "num"),
+     cell(px(f.px), "num"), cell(px(f.fee), "num"), cell(f.liquidity), cell(f.exec_id, "mono")]
       .forEach((td) => tr.appendChild(td));
     tr.className = "side-" + f.side.toLowerCase() + " flash";
     fillsBody.prepend(tr);

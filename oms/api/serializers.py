@@ -69,6 +69,7 @@ class OrderDetailSerializer(OrderSerializer):
 
 
 class PositionSerializer(serializers.ModelSerializer):
+    avg_cost = serializers.DecimalField(max_digits=MAX_DIGITS, decimal_places=PX_DECIMALS, read_only=True)
     portfolio: serializers.SlugRelatedField[Portfolio] = serializers.SlugRelatedField(slug_field="code", read_only=True)
     instrument: serializers.SlugRelatedField[Instrument] = serializers.SlugRelatedField(slug_field="symbol", read_only=True)
 

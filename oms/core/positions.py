@@ -1,4 +1,11 @@
-"""Position arithmetic: average cost and realized P&L from fills, exactly."""
+"""Position arithmetic: cost basis and realized P&L from fills, exactly.
+
+A position keeps the cost of its open quantity (``cost``, signed like the
+quantity), not an average: re-averaging a rounded average drifts. Closing part
+of a position releases that part of the cost, rounded to money once; whatever the
+rounding left behind stays in ``cost`` and is released by the final close, so
+over a round trip realized P&L equals the cash it moved, to the cent.
+"""
 
 from dataclasses import dataclass
 from decimal import Decimal
@@ -10,31 +17,36 @@ from trading.numbers import ZERO, quantize_money, quantize_px
 @dataclass(frozen=True, slots=True)
 class PositionState:
     qty: Decimal  # signed: long > 0, short < 0
-    avg_cost: Decimal  # per share, of the open quantity
+    cost: Decimal  # cost basis of the open quantity, signed like qty, per unit of multiplier
     realized_pnl: Decimal
+
+    @property
+    def avg_cost(self) -> Decimal:
+        """Return the average cost per share of the open quantity (0 when flat)."""
+        return quantize_px(self.cost / self.qty) if self.qty else ZERO
+
+
+FLAT = PositionState(ZERO, ZERO, ZERO)
 
 
 def position_after_fill(position: PositionState, *, side: Side, qty: Decimal, px: Decimal, multiplier: Decimal) -> PositionState:
     """Return the position after a fill of ``qty`` at ``px``.
 
-    A fill that adds to the position moves the average cost; one that reduces
-    it realizes P&L against the average cost; one that flips it does both, the
-    rest opening at ``px``. Fees are not in the cost: they are booked apart.
+    A fill that adds to the position adds its notional to the cost; one that
+    reduces it realizes P&L against the share of cost it releases; one that
+    flips it does both, the rest opening at ``px``. Fees are booked apart.
     """
     signed = side.sign * qty
     if position.qty == 0 or (position.qty > 0) == (signed > 0):
-        new_qty = position.qty + signed
-        cost = abs(position.qty) * position.avg_cost + qty * px
-        return PositionState(new_qty, quantize_px(cost / abs(new_qty)), position.realized_pnl)
+        return PositionState(position.qty + signed, position.cost + signed * px, position.realized_pnl)
     closed = min(qty, abs(position.qty))
-    direction = 1 if position.qty > 0 else -1  # a long gains when px rises
-    realized = position.realized_pnl + quantize_money(direction * closed * (px - position.avg_cost) * multiplier)
+    direction = 1 if position.qty > 0 else -1
+    released = position.cost if closed == abs(position.qty) else quantize_money(position.cost * closed / abs(position.qty))
+    realized = position.realized_pnl + (direction * closed * px - released) * multiplier
+    remaining_cost = position.cost - released
+    opened = qty - closed  # what is left of the fill after flattening opens a position the other way
     new_qty = position.qty + signed
-    if new_qty == 0:
-        return PositionState(ZERO, ZERO, realized)
-    if (new_qty > 0) == (position.qty > 0):
-        return PositionState(new_qty, position.avg_cost, realized)
-    return PositionState(new_qty, px, realized)  # flipped: the remainder opened at px
+    return PositionState(new_qty, remaining_cost + side.sign * opened * px, realized)
 
 
 def cash_after_fill(cash: Decimal, *, side: Side, qty: Decimal, px: Decimal, multiplier: Decimal, fee: Decimal) -> Decimal:

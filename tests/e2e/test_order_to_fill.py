@@ -16,6 +16,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
 
+from config.redis import redis_client
 from ems.consumers import BlotterConsumer
 from ems.models import ChildOrder, Execution
 from oms.models import Fill, OrderEvent, ParentOrder, Portfolio, Position
@@ -26,7 +27,11 @@ pytestmark = [pytest.mark.e2e]
 
 @pytest.fixture
 def live_system(transactional_db: Any, demo: None, tmp_path: Path) -> Iterator[Path]:
-    """Start a Celery worker (prefork, 2 processes) and the gateway; stop them after the test."""
+    """Start a Celery worker (prefork, 2 processes) and the gateway on an empty Redis; stop them after the test.
+
+    Emptied first: an earlier test may have left child orders on the gateway's stream.
+    """
+    redis_client().flushdb()
     worker = start_process(
         ["-m", "celery", "-A", "config", "worker", "--loglevel=INFO", "--concurrency=2", "--without-mingle", "--without-gossip"],
         tmp_path / "worker.log",

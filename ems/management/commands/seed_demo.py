@@ -125,7 +125,7 @@ class Command(BaseCommand):
                 Account.objects.get_or_create(code=account, defaults={"portfolio": portfolio, "name": f"{name} {account[-1]}"})
             if created:
                 for symbol, qty, cost in positions:
-                    Position.objects.create(portfolio=portfolio, instrument=equities[symbol], qty=qty, avg_cost=cost)
+                    Position.objects.create(portfolio=portfolio, instrument=equities[symbol], qty=qty, cost_basis=qty * cost)
         self._print_logins(users)
 
     def _print_logins(self, users: dict[str, User]) -> None:
