@@ -19,7 +19,7 @@ from router.core import NoVenue, VenueQuote, route_whole
 from trading.enums import ExecType, OrdType, Side, TimeInForce, VenueKind
 from trading.messages import ExecutionReport, NewOrder
 from trading.numbers import ZERO, avg_px
-from trading.states import IllegalTransition, OrdEvent, OrdStatus, fill_event, next_status
+from trading.states import TERMINAL, IllegalTransition, OrdEvent, OrdStatus, fill_event, next_status
 from venues.marketdata import top_read
 from venues.models import Venue
 
@@ -208,7 +208,7 @@ def _next(child: ChildOrder, event: OrdEvent) -> OrdStatus:
 def _execution_after_child_done(child: ChildOrder) -> None:
     """Close the execution when nothing works any more: done if filled, stopped if not."""
     parent = ParentOrder.objects.get(pk=child.parent_id)
-    if parent.children.exclude(status__in=[s.value for s in OrdStatus if s.is_terminal]).exists():
+    if parent.children.exclude(status__in=TERMINAL).exists():
         return
     execution = Execution.objects.filter(parent=parent).first()
     if execution is None or execution.status != Execution.RUNNING:

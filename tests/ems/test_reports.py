@@ -15,21 +15,28 @@ from trading.messages import ExecutionReport
 from trading.states import OrdStatus
 
 
-def make_working_child(qty: str = "300") -> ChildOrder:
-    """Reach a routed, unacknowledged child through the services, as the system would."""
+def submit(*, symbol: str = "ACME", side: Side = Side.BUY, ord_type: OrdType = OrdType.LIMIT, qty: str = "300",
+           limit_px: str | None = "101.60") -> ParentOrder:  # fmt: skip
+    """Submit a parent order for pm1's GROWTH portfolio through the OMS service."""
     order, _ = parent_order_submit(
         user=User.objects.get(username="pm1"),
         terms=OrderTerms(
             portfolio=Portfolio.objects.get(code="GROWTH"),
-            instrument=Instrument.objects.get(symbol="ACME"),
-            side=Side.BUY,
-            ord_type=OrdType.LIMIT,
+            instrument=Instrument.objects.get(symbol=symbol),
+            side=side,
+            ord_type=ord_type,
             qty=Decimal(qty),
-            limit_px=Decimal("101.60"),
+            limit_px=None if limit_px is None else Decimal(limit_px),
             tif=TimeInForce.DAY,
             urgency=Urgency.MEDIUM,
         ),
     )
+    return order
+
+
+def make_working_child(qty: str = "300") -> ChildOrder:
+    """Reach a routed, unacknowledged child through the services, as the system would."""
+    order = submit(qty=qty)
     services.execution_start(parent_id=order.pk)
     return ChildOrder.objects.get(parent=order)
 
@@ -165,19 +172,7 @@ def test_sweep_resends_a_silent_child_and_starts_a_forgotten_execution(demo: Non
     from django.utils import timezone
 
     child = make_working_child()
-    forgotten, _ = parent_order_submit(
-        user=User.objects.get(username="pm1"),
-        terms=OrderTerms(
-            portfolio=Portfolio.objects.get(code="GROWTH"),
-            instrument=Instrument.objects.get(symbol="GLOBX"),
-            side=Side.SELL,
-            ord_type=OrdType.MARKET,
-            qty=Decimal("50"),
-            limit_px=None,
-            tif=TimeInForce.DAY,
-            urgency=Urgency.HIGH,
-        ),
-    )
+    forgotten = submit(symbol="GLOBX", side=Side.SELL, ord_type=OrdType.MARKET, qty="50", limit_px=None)
     later = timezone.now() + timedelta(minutes=5)
 
     # when the sweep runs
@@ -199,19 +194,7 @@ def test_no_active_lit_venue_stops_the_execution_with_the_reason(demo: None) -> 
 
     # when an order starts
     child_count_before = ChildOrder.objects.count()
-    order, _ = parent_order_submit(
-        user=User.objects.get(username="pm1"),
-        terms=OrderTerms(
-            portfolio=Portfolio.objects.get(code="GROWTH"),
-            instrument=Instrument.objects.get(symbol="ACME"),
-            side=Side.BUY,
-            ord_type=OrdType.MARKET,
-            qty=Decimal("10"),
-            limit_px=None,
-            tif=TimeInForce.DAY,
-            urgency=Urgency.MEDIUM,
-        ),
-    )
+    order = submit(ord_type=OrdType.MARKET, qty="10", limit_px=None)
     services.execution_start(parent_id=order.pk)
 
     # then no child is sent and the execution says why it stopped
