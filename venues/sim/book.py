@@ -17,6 +17,11 @@ from trading.enums import OrdType, Side, TimeInForce
 from trading.numbers import ZERO
 
 
+def crosses(side: Side, *, limit_px: Decimal, px: Decimal) -> bool:
+    """Return whether an order to ``side`` at ``limit_px`` would trade at ``px``."""
+    return px <= limit_px if side is Side.BUY else px >= limit_px
+
+
 @dataclass(slots=True)
 class BookOrder:
     order_id: int
@@ -105,11 +110,12 @@ class OrderBook:
             del book[order.limit_px]
         return order
 
-    def _crosses(self, order: BookOrder, level_px: Decimal) -> bool:
+    @staticmethod
+    def _crosses(order: BookOrder, level_px: Decimal) -> bool:
         if order.ord_type is OrdType.MARKET:
             return True
         assert order.limit_px is not None
-        return level_px <= order.limit_px if order.side is Side.BUY else level_px >= order.limit_px
+        return crosses(order.side, limit_px=order.limit_px, px=level_px)
 
     def _match(self, order: BookOrder) -> list[Trade]:
         opposite = self._side(order.side.opposite)

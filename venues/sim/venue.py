@@ -16,7 +16,7 @@ from trading.enums import ExecType, Liquidity, OrdType, Side, TimeInForce
 from trading.messages import ExecutionReport, NewOrder
 from trading.numbers import ZERO, avg_px, floor_to, is_multiple, quantize_money
 from trading.states import OrdStatus
-from venues.sim.book import BookOrder, Level, OrderBook, Trade
+from venues.sim.book import BookOrder, Level, OrderBook, Trade, crosses
 
 CLIENT = "client"
 MARKET_MAKER = "mm"
@@ -151,8 +151,11 @@ class SimVenue:
     def _available(book: OrderBook, msg: NewOrder) -> Decimal:
         total = ZERO
         for level in book.depth(msg.side.opposite, 1_000_000):
-            limit = msg.limit_px if msg.ord_type is OrdType.LIMIT else None
-            if limit is not None and (level.px > limit if msg.side is Side.BUY else level.px < limit):
+            if (
+                msg.ord_type is OrdType.LIMIT
+                and msg.limit_px is not None
+                and not crosses(msg.side, limit_px=msg.limit_px, px=level.px)
+            ):
                 break
             total += level.qty
         return total
@@ -163,9 +166,8 @@ class SimVenue:
         """Top the market maker's ladder back up around the reference price.
 
         A refilled order joins the back of its price's queue. The market maker
-        never quotes through a resting order on the other side: it does not
-        trade into the book by itself, so it returns no reports today; the
-        background flow of the full market will.
+        never quotes at or through the other side's best, so a refill does not
+        trade; the reports returned are those of any client order that did.
         """
         market = self._markets[symbol]
         listing = market.listing
@@ -175,7 +177,7 @@ class SimVenue:
             far = market.book.best(side.opposite)
             for level in range(1, self.spec.levels + 1):
                 px = listing.ref_px + direction * level * listing.tick_size
-                if px <= 0 or (far is not None and (px >= far.px if side is Side.BUY else px <= far.px)):
+                if px <= 0 or (far is not None and crosses(side, limit_px=px, px=far.px)):
                     continue
                 resting = market.ladder.get((side, px))
                 if resting is not None and market.book.get(resting.order_id) is not None:
