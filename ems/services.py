@@ -57,9 +57,7 @@ def execution_start(*, parent_id: int) -> Execution | None:
         try:
             venue, reason = _route(side=Side(parent.side), symbol=parent.instrument.symbol)
         except NoVenue as exc:
-            execution.status = Execution.STOPPED
-            execution.save(update_fields=["status", "updated_at"])
-            order_event_append(parent=parent, kind="EXECUTION_STOPPED", actor=ACTOR, reason=f"cannot route: {exc}")
+            _execution_end(execution, status=Execution.STOPPED, reason=f"cannot route: {exc}")
             break
         child = ChildOrder.objects.create(
             parent=parent,
@@ -214,13 +212,17 @@ def _execution_after_child_done(child: ChildOrder) -> None:
     if execution is None or execution.status != Execution.RUNNING:
         return
     if parent.status == OrdStatus.FILLED:
-        execution.status = Execution.DONE
-        reason = "filled"
+        _execution_end(execution, status=Execution.DONE, reason="filled")
     else:
-        execution.status = Execution.STOPPED
         reason = f"no child working and {parent.leaves_qty} left: {child.text or child.status}"
+        _execution_end(execution, status=Execution.STOPPED, reason=reason)
+
+
+def _execution_end(execution: Execution, *, status: str, reason: str) -> None:
+    """End ``execution`` as DONE or STOPPED and log it as ``EXECUTION_<status>``."""
+    execution.status = status
     execution.save(update_fields=["status", "updated_at"])
-    order_event_append(parent=parent, kind=f"EXECUTION_{execution.status}", actor=ACTOR, reason=reason)
+    order_event_append(parent=execution.parent, kind=f"EXECUTION_{status}", actor=ACTOR, reason=reason)
 
 
 def execution_sweep(*, now: datetime | None = None) -> dict[str, int]:
