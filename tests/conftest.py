@@ -1,5 +1,6 @@
 """Shared fixtures: the real Redis for the run, users and demo data, process helpers."""
 
+import io
 import os
 import subprocess
 import sys
@@ -43,7 +44,7 @@ def redis_server() -> Iterator[None]:
 @pytest.fixture
 def demo(db: Any) -> None:
     """The demo data set: users, instruments, venues, dealers, portfolios."""
-    call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115 - closed with the process
+    call_command("seed_demo", stdout=io.StringIO())
 
 
 def api_client_for(username: str) -> APIClient:
