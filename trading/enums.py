@@ -38,6 +38,25 @@ class ExecType(StrEnum):
     REPLACED = "REPLACED"
     REJECTED = "REJECTED"
     EXPIRED = "EXPIRED"
+    RESTATED = "RESTATED"
+
+
+class SelfTradePrevention(StrEnum):
+    """What a venue does when two orders of the same owner would trade (per the incoming order)."""
+
+    NONE = "NONE"
+    CANCEL_NEWEST = "CANCEL_NEWEST"
+    CANCEL_OLDEST = "CANCEL_OLDEST"
+    CANCEL_BOTH = "CANCEL_BOTH"
+    DECREMENT = "DECREMENT"
+
+
+class Peg(StrEnum):
+    """The NBBO reference a dark order is pegged to: NEAR is the bid for a buy, FAR the ask."""
+
+    MID = "MID"
+    NEAR = "NEAR"
+    FAR = "FAR"
 
 
 class Liquidity(StrEnum):
