@@ -5,5 +5,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include("oms.api.urls")),
+    path("", include("venues.urls")),
     path("", include("ems.urls")),
 ]

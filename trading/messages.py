@@ -4,17 +4,25 @@ They cross a Redis stream and a Celery queue as flat ``dict[str, str]``:
 Decimals travel as strings so nothing is ever a float on the way.
 """
 
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from decimal import Decimal
 from typing import Any, Self, get_args, get_type_hints
 
-from trading.enums import ExecType, Liquidity, OrdType, Side, TimeInForce
+from trading.enums import ExecType, Liquidity, OrdType, Peg, SelfTradePrevention, Side, TimeInForce
 from trading.numbers import ZERO
 from trading.states import OrdStatus
 
 
 def _encode(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
     return "" if value is None else str(value)
+
+
+def _decode_bool(raw: str) -> bool:
+    if raw not in ("0", "1"):
+        raise ValueError(raw)
+    return raw == "1"
 
 
 class _Wire:
@@ -25,11 +33,16 @@ class _Wire:
 
     @classmethod
     def from_wire(cls, data: dict[str, str]) -> Self:
-        """Decode a message; raise ``ValueError`` naming the field that is missing or bad."""
+        """Decode a message; raise ``ValueError`` naming the field that is missing or bad.
+
+        A field with a default may be absent (older senders omit newer fields).
+        """
         hints = get_type_hints(cls)
         values: dict[str, Any] = {}
         for field in fields(cls):  # type: ignore[arg-type]
             if field.name not in data:
+                if field.default is not MISSING:
+                    continue
                 raise ValueError(f"missing field `{field.name}`")
             raw = data[field.name]
             kind = hints[field.name]
@@ -40,7 +53,7 @@ class _Wire:
                     continue
                 kind = next(member for member in members if member is not type(None))
             try:
-                value = kind(raw)
+                value = _decode_bool(raw) if kind is bool else kind(raw)
             except (ValueError, ArithmeticError) as exc:
                 raise ValueError(f"invalid `{field.name}`, was {raw!r}") from exc
             if isinstance(value, Decimal) and not value.is_finite():
@@ -61,6 +74,47 @@ class NewOrder(_Wire):
     qty: Decimal
     limit_px: Decimal | None
     tif: TimeInForce
+    post_only: bool = False
+    min_qty: Decimal = ZERO  # lit: on entry only; dark: the smallest execution accepted
+    display_qty: Decimal | None = None  # iceberg peak; None shows it all
+    stp: SelfTradePrevention = SelfTradePrevention.NONE
+    peg: Peg | None = None  # dark pools: the NBBO reference (MID when None)
+
+
+@dataclass(frozen=True, slots=True)
+class CancelRequest(_Wire):
+    """Cancel a working order (FIX OrderCancelRequest, 35=F); ``cl_ord_id`` names the request itself."""
+
+    cl_ord_id: str
+    orig_cl_ord_id: str
+    venue: str
+    symbol: str
+    side: Side
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaceRequest(_Wire):
+    """Change a working order's total ``qty`` and ``limit_px`` (FIX OrderCancelReplaceRequest, 35=G)."""
+
+    cl_ord_id: str
+    orig_cl_ord_id: str
+    venue: str
+    symbol: str
+    side: Side
+    qty: Decimal
+    limit_px: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelReject(_Wire):
+    """A venue's refusal of a cancel or replace request (FIX OrderCancelReject, 35=9)."""
+
+    venue: str
+    cl_ord_id: str
+    orig_cl_ord_id: str
+    reason: str
+    text: str
+    transact_time: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +143,8 @@ class ExecutionReport(_Wire):
     liquidity: Liquidity | None
     text: str
     transact_time: str
+    orig_cl_ord_id: str = ""  # on REPLACED and on the reports of a cancel request: the order it acted on
+    reason: str = ""  # a reject or cancel reason code (the simulator's RejectCode / CancelReason)
 
     @property
     def is_fill(self) -> bool:

@@ -1,17 +1,62 @@
-"""The market-data cache in Redis: each venue's top of book per symbol.
+"""The market-data cache in Redis, and its live feed over the Channels layer.
 
-The gateway writes it; the router reads it. One hash per symbol, one field per
-venue, so a read of the composite book is a single round trip.
+The gateway writes it; the router and the market view read it. Keys, per symbol:
+
+- ``md:top:{symbol}``: hash, one field per venue, that venue's top of book (the router reads it).
+- ``md:book:{symbol}``: hash, one field per venue, that venue's L2 book (up to 10 levels a side).
+- ``md:nbbo:{symbol}``: string, the consolidated view (NBBO and composite depth) over every cached venue.
+- ``md:trades:{symbol}``: list, the last ``TRADES_KEPT`` trade prints, latest first.
+- ``md:seq:{symbol}``: counter, one step per ``market_publish``; every stored and sent view carries it.
+- ``md:symbols``: set, the symbols with market data.
+
+Values are JSON with Decimals as strings, never floats. A publish to the
+Channels group ``market_group(symbol)`` is best effort: Redis is the record, and
+a market view resyncs from a Redis snapshot whenever it (re)connects.
 """
 
+import hashlib
 import json
+import logging
+import re
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import cast
+from typing import Any, Final, cast
 
 import redis
+from asgiref.sync import async_to_sync
 
+from trading.enums import Side
 from trading.numbers import ZERO
+from venues.composite import OPEN, SESSION_STATES, BookLevel, BookView, CompositeLevel, Consolidated, TradePrint, consolidate
+
+__all__ = [
+    "TRADES_KEPT",
+    "BookView",
+    "Consolidated",
+    "Top",
+    "TradePrint",
+    "book_read",
+    "market_group",
+    "market_publish",
+    "market_snapshot_read",
+    "nbbo_read",
+    "symbol_valid",
+    "symbols_read",
+    "top_publish",
+    "top_read",
+    "trades_read",
+]
+
+log = logging.getLogger(__name__)
+
+TRADES_KEPT: Final = 500
+SYMBOLS_KEY: Final = "md:symbols"
+_PUBLISH_ATTEMPTS: Final = 5
+# Channels group names: ASCII letters, digits, hyphens, underscores and periods, shorter than 100.
+_GROUP_UNSAFE = re.compile(r"[^A-Za-z0-9.\-]")
+_GROUP_MAX = 99
+# What a symbol may look like in a URL: letters, digits and . - _ (BRK.B, ES-Z5), at most 32.
+_SYMBOL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,31}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,21 +67,288 @@ class Top:
     ask_px: Decimal | None
     ask_qty: Decimal
     ts: str
+    state: str = OPEN  # the venue's session; entries written before it existed read as OPEN
 
 
 def _key(symbol: str) -> str:
     return f"md:top:{symbol}"
 
 
-def top_publish(client: redis.Redis, top: Top, symbol: str) -> None:
-    value = {
-        "bid_px": None if top.bid_px is None else str(top.bid_px),
-        "bid_qty": str(top.bid_qty),
-        "ask_px": None if top.ask_px is None else str(top.ask_px),
-        "ask_qty": str(top.ask_qty),
-        "ts": top.ts,
+def _book_key(symbol: str) -> str:
+    return f"md:book:{symbol}"
+
+
+def _nbbo_key(symbol: str) -> str:
+    return f"md:nbbo:{symbol}"
+
+
+def _trades_key(symbol: str) -> str:
+    return f"md:trades:{symbol}"
+
+
+def _seq_key(symbol: str) -> str:
+    return f"md:seq:{symbol}"
+
+
+def symbol_valid(symbol: str) -> bool:
+    """Return whether ``symbol`` is one a market view may ask for (letters, digits, ``.-_``; at most 32)."""
+    return _SYMBOL_RE.fullmatch(symbol) is not None
+
+
+def market_group(symbol: str) -> str:
+    """Return the Channels group for ``symbol``'s updates; distinct symbols get distinct groups.
+
+    Characters a group name may not hold become ``_<hex code point>_`` (an
+    underscore too, so the mapping stays one to one); a name that would still be
+    too long becomes a hash of the symbol.
+    """
+    name = "market." + _GROUP_UNSAFE.sub(lambda m: f"_{ord(m.group()):x}_", symbol)
+    if len(name) > _GROUP_MAX:
+        name = "market.h-" + hashlib.sha256(symbol.encode()).hexdigest()
+    return name
+
+
+# --- JSON forms (Decimals as plain strings, never floats) ------------------------------
+
+
+def _dec(value: Decimal) -> str:
+    return format(value, "f")  # "f": no exponent ("1E+1"), which the browser would misread
+
+
+def _opt_dec(value: Decimal | None) -> str | None:
+    return None if value is None else _dec(value)
+
+
+def _opt_decimal(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def _top_json(top: Top) -> str:
+    return json.dumps(
+        {
+            "bid_px": _opt_dec(top.bid_px),
+            "bid_qty": _dec(top.bid_qty),
+            "ask_px": _opt_dec(top.ask_px),
+            "ask_qty": _dec(top.ask_qty),
+            "ts": top.ts,
+            "state": top.state,
+        }
+    )
+
+
+def _levels_json(levels: tuple[BookLevel, ...]) -> list[list[Any]]:
+    return [[_dec(px), _dec(qty), orders] for px, qty, orders in levels]
+
+
+def book_json(book: BookView) -> dict[str, Any]:
+    """Return ``book`` as JSON-ready data: levels are ``[px, qty, orders]`` with px and qty as strings."""
+    return {
+        "venue": book.venue,
+        "symbol": book.symbol,
+        "bids": _levels_json(book.bids),
+        "asks": _levels_json(book.asks),
+        "state": book.state,
+        "ts": book.ts,
     }
-    client.hset(_key(symbol), top.venue, json.dumps(value))
+
+
+def _book_from(data: dict[str, Any]) -> BookView:
+    return BookView(
+        venue=data["venue"],
+        symbol=data["symbol"],
+        bids=tuple((Decimal(px), Decimal(qty), int(orders)) for px, qty, orders in data["bids"]),
+        asks=tuple((Decimal(px), Decimal(qty), int(orders)) for px, qty, orders in data["asks"]),
+        state=data["state"],
+        ts=data["ts"],
+    )
+
+
+def _composite_json(levels: tuple[CompositeLevel, ...]) -> list[dict[str, Any]]:
+    return [
+        {
+            "px": _dec(level.px),
+            "qty": _dec(level.qty),
+            "orders": level.orders,
+            "venues": {v: _dec(q) for v, q in level.venues.items()},
+        }
+        for level in levels
+    ]
+
+
+def _composite_from(data: list[dict[str, Any]]) -> tuple[CompositeLevel, ...]:
+    return tuple(
+        CompositeLevel(
+            px=Decimal(level["px"]),
+            qty=Decimal(level["qty"]),
+            orders=int(level["orders"]),
+            venues={v: Decimal(q) for v, q in level["venues"].items()},
+        )
+        for level in data
+    )
+
+
+def consolidated_json(view: Consolidated) -> dict[str, Any]:
+    """Return ``view`` as JSON-ready data, Decimals as strings."""
+    return {
+        "bid_px": _opt_dec(view.bid_px),
+        "bid_qty": _dec(view.bid_qty),
+        "bid_venues": list(view.bid_venues),
+        "ask_px": _opt_dec(view.ask_px),
+        "ask_qty": _dec(view.ask_qty),
+        "ask_venues": list(view.ask_venues),
+        "bids": _composite_json(view.bids),
+        "asks": _composite_json(view.asks),
+        "locked": view.locked,
+        "crossed": view.crossed,
+        "mid": _opt_dec(view.mid),
+        "spread": _opt_dec(view.spread),
+        "ts": view.ts,
+    }
+
+
+def _consolidated_from(data: dict[str, Any]) -> Consolidated:
+    return Consolidated(
+        bid_px=_opt_decimal(data["bid_px"]),
+        bid_qty=Decimal(data["bid_qty"]),
+        bid_venues=tuple(data["bid_venues"]),
+        ask_px=_opt_decimal(data["ask_px"]),
+        ask_qty=Decimal(data["ask_qty"]),
+        ask_venues=tuple(data["ask_venues"]),
+        bids=_composite_from(data["bids"]),
+        asks=_composite_from(data["asks"]),
+        locked=bool(data["locked"]),
+        crossed=bool(data["crossed"]),
+        mid=_opt_decimal(data["mid"]),
+        spread=_opt_decimal(data["spread"]),
+        ts=data["ts"],
+    )
+
+
+def trade_json(trade: TradePrint, seq: int) -> dict[str, Any]:
+    """Return ``trade`` as JSON-ready data, with the publish ``seq`` that carried it."""
+    return {
+        "venue": trade.venue,
+        "symbol": trade.symbol,
+        "px": _dec(trade.px),
+        "qty": _dec(trade.qty),
+        "aggressor": None if trade.aggressor is None else str(trade.aggressor),
+        "ts": trade.ts,
+        "seq": seq,
+    }
+
+
+def _trade_from(data: dict[str, Any]) -> TradePrint:
+    return TradePrint(
+        venue=data["venue"],
+        symbol=data["symbol"],
+        px=Decimal(data["px"]),
+        qty=Decimal(data["qty"]),
+        aggressor=None if data["aggressor"] is None else Side(data["aggressor"]),
+        ts=data["ts"],
+    )
+
+
+def _top_of(book: BookView) -> Top:
+    return Top(
+        venue=book.venue,
+        bid_px=book.bids[0][0] if book.bids else None,
+        bid_qty=book.bids[0][1] if book.bids else ZERO,
+        ask_px=book.asks[0][0] if book.asks else None,
+        ask_qty=book.asks[0][1] if book.asks else ZERO,
+        ts=book.ts,
+        state=book.state,
+    )
+
+
+# --- writes ------------------------------------------------------------------------------
+
+
+def top_publish(client: redis.Redis, top: Top, symbol: str) -> None:
+    """Store one venue's top of book for ``symbol``."""
+    pipe = client.pipeline()
+    pipe.hset(_key(symbol), top.venue, _top_json(top))
+    pipe.sadd(SYMBOLS_KEY, symbol)
+    pipe.execute()
+
+
+def _check(symbol: str, books: list[BookView], trades: list[TradePrint]) -> None:
+    for book in books:
+        if book.symbol != symbol:
+            raise ValueError(f"invalid `symbol` on {book.venue}'s book, was {book.symbol!r} (publishing {symbol!r})")
+        if book.state not in SESSION_STATES:
+            raise ValueError(f"invalid `state` on {book.venue}'s book, was {book.state!r}")
+    for trade in trades:
+        if trade.symbol != symbol:
+            raise ValueError(f"invalid `symbol` on a {trade.venue} trade, was {trade.symbol!r} (publishing {symbol!r})")
+
+
+def market_publish(
+    client: redis.Redis, symbol: str, books: list[BookView], trades: list[TradePrint], *, channel_layer: Any = None
+) -> None:
+    """Store ``symbol``'s venue books, tops, consolidated view and new trades; then tell the market views.
+
+    ``books`` replace those venues' cached books; venues not in ``books`` keep
+    theirs, and the consolidated view is built over all of them. ``trades`` are
+    in time order (oldest first). The writes are one MULTI/EXEC, retried if a
+    concurrent publish for the symbol got in between (WATCH on its ``seq``), so
+    each publish gets its own ``seq`` and readers see all of it or none.
+
+    With a ``channel_layer``, send one ``market.update`` message to
+    ``market_group(symbol)`` carrying every venue's book, the consolidated view
+    and the new trades. Call from sync code (it uses ``async_to_sync``); a send
+    failure is logged, never raised. Raise ``ValueError`` for a book or trade of
+    another symbol or a book with an unknown session state.
+    """
+    _check(symbol, books, trades)
+    seq, merged, view = _store(client, symbol, books, trades)
+    if channel_layer is None:
+        return
+    event = {
+        "type": "market.update",
+        "symbol": symbol,
+        "seq": seq,
+        "books": [book_json(book) for book in merged],
+        "consolidated": consolidated_json(view),
+        "trades": [trade_json(trade, seq) for trade in reversed(trades)],  # latest first, as the tape shows them
+    }
+    try:
+        async_to_sync(channel_layer.group_send)(market_group(symbol), event)
+    except Exception:  # the feed is best effort; Redis is the record and views resync from it
+        log.exception("market publish to channel layer failed for %s", symbol)
+
+
+def _store(
+    client: redis.Redis, symbol: str, books: list[BookView], trades: list[TradePrint]
+) -> tuple[int, list[BookView], Consolidated]:
+    for _ in range(_PUBLISH_ATTEMPTS):
+        with client.pipeline() as pipe:
+            try:
+                pipe.watch(_seq_key(symbol))
+                cached = cast(dict[str, str], pipe.hgetall(_book_key(symbol)))
+                seq = int(cast(str | None, pipe.get(_seq_key(symbol))) or 0) + 1
+                by_venue = {venue: _book_from(json.loads(raw)) for venue, raw in cached.items()}
+                by_venue.update((book.venue, book) for book in books)
+                merged = [by_venue[venue] for venue in sorted(by_venue)]
+                view = consolidate(merged)
+                pipe.multi()
+                pipe.set(_seq_key(symbol), seq)
+                if books:
+                    pipe.hset(_book_key(symbol), mapping={book.venue: json.dumps(book_json(book)) for book in books})
+                    pipe.hset(_key(symbol), mapping={book.venue: _top_json(_top_of(book)) for book in books})
+                pipe.set(_nbbo_key(symbol), json.dumps(consolidated_json(view)))
+                if trades:
+                    # LPUSH puts each later trade in front: the list reads latest first.
+                    pipe.lpush(_trades_key(symbol), *(json.dumps(trade_json(trade, seq)) for trade in trades))
+                    pipe.ltrim(_trades_key(symbol), 0, TRADES_KEPT - 1)
+                pipe.sadd(SYMBOLS_KEY, symbol)
+                pipe.execute()
+            except redis.WatchError:
+                continue  # another publish for this symbol won the race: merge with its books
+            return seq, merged, view
+    raise RuntimeError(f"market publish for {symbol!r} lost the race {_PUBLISH_ATTEMPTS} times")
+
+
+# --- reads -------------------------------------------------------------------------------
 
 
 def top_read(client: redis.Redis, symbol: str) -> list[Top]:
@@ -48,11 +360,62 @@ def top_read(client: redis.Redis, symbol: str) -> list[Top]:
         tops.append(
             Top(
                 venue=venue,
-                bid_px=None if value["bid_px"] is None else Decimal(value["bid_px"]),
+                bid_px=_opt_decimal(value["bid_px"]),
                 bid_qty=Decimal(value["bid_qty"]) if value["bid_qty"] else ZERO,
-                ask_px=None if value["ask_px"] is None else Decimal(value["ask_px"]),
+                ask_px=_opt_decimal(value["ask_px"]),
                 ask_qty=Decimal(value["ask_qty"]) if value["ask_qty"] else ZERO,
                 ts=value["ts"],
+                state=value.get("state", OPEN),
             )
         )
     return tops
+
+
+def book_read(client: redis.Redis, symbol: str) -> list[BookView]:
+    """Return every venue's last book for ``symbol``, by venue code (empty when none is known)."""
+    rows = cast(dict[str, str], client.hgetall(_book_key(symbol)))
+    return [_book_from(json.loads(rows[venue])) for venue in sorted(rows)]
+
+
+def nbbo_read(client: redis.Redis, symbol: str) -> Consolidated | None:
+    """Return the last consolidated view for ``symbol``, or None when none was published."""
+    raw = cast(str | None, client.get(_nbbo_key(symbol)))
+    return None if raw is None else _consolidated_from(json.loads(raw))
+
+
+def trades_read(client: redis.Redis, symbol: str, limit: int = 100) -> list[TradePrint]:
+    """Return up to ``limit`` of ``symbol``'s last trades, latest first."""
+    if limit < 1:
+        return []
+    rows = cast(list[str], client.lrange(_trades_key(symbol), 0, limit - 1))
+    return [_trade_from(json.loads(raw)) for raw in rows]
+
+
+def symbols_read(client: redis.Redis) -> list[str]:
+    """Return the symbols that have market data, sorted."""
+    return sorted(cast(set[str], client.smembers(SYMBOLS_KEY)))
+
+
+def market_snapshot_read(client: redis.Redis, symbol: str, trades_limit: int = 100) -> dict[str, Any]:
+    """Return ``symbol``'s cached market as the JSON-ready snapshot a market view starts from.
+
+    Read in one MULTI/EXEC, so books, consolidated view, trades and ``seq`` are
+    from the same publish; ``seq`` is 0 and the rest empty for a symbol with no
+    data. Fields: ``symbol``, ``seq``, ``books``, ``consolidated`` (or None),
+    ``trades`` (latest first). Raise ``ValueError`` when ``trades_limit`` is below one.
+    """
+    if trades_limit < 1:
+        raise ValueError(f"invalid `trades_limit`, was {trades_limit}")
+    pipe = client.pipeline()
+    pipe.get(_seq_key(symbol))
+    pipe.hgetall(_book_key(symbol))
+    pipe.get(_nbbo_key(symbol))
+    pipe.lrange(_trades_key(symbol), 0, trades_limit - 1)
+    seq, books, nbbo, trades = pipe.execute()
+    return {
+        "symbol": symbol,
+        "seq": int(seq or 0),
+        "books": [json.loads(books[venue]) for venue in sorted(books)],
+        "consolidated": None if nbbo is None else json.loads(nbbo),
+        "trades": [json.loads(raw) for raw in trades],
+    }

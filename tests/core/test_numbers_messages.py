@@ -1,13 +1,14 @@
 """Decimal helpers and the flat string wire encoding of NewOrder and ExecutionReport."""
 
 import re
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trading.enums import ExecType, Liquidity, OrdType, Side, TimeInForce
+from trading.enums import ExecType, Liquidity, OrdType, Peg, Side, TimeInForce
 from trading.messages import ExecutionReport, NewOrder
 from trading.numbers import (
     NotDecimalError,
@@ -301,6 +302,11 @@ def test_new_order_wire_is_flat_strings():
         "qty": "100",
         "limit_px": "10.05",
         "tif": "DAY",
+        "post_only": "0",
+        "min_qty": "0",
+        "display_qty": "",
+        "stp": "NONE",
+        "peg": "",
     }
 
 
@@ -412,3 +418,24 @@ def test_from_wire_ignores_extra_keys():
     wire = sample_order().to_wire() | {"extra": "x"}
     # when / then
     assert NewOrder.from_wire(wire) == sample_order()
+
+
+def test_wire_fields_with_defaults_may_be_absent_and_booleans_round_trip():
+    # given an order from a sender that predates the optional fields, and one that sets them
+    old = {k: v for k, v in sample_order().to_wire().items() if k not in ("post_only", "min_qty", "display_qty", "stp", "peg")}
+    new = replace(sample_order(), post_only=True, min_qty=D("200"), peg=Peg.MID)
+    # when
+    decoded_old = NewOrder.from_wire(old)
+    decoded_new = NewOrder.from_wire(new.to_wire())
+    # then
+    assert decoded_old == sample_order()
+    assert decoded_new == new
+    assert decoded_new.post_only is True
+
+
+def test_a_boolean_field_refuses_anything_but_0_or_1():
+    # given
+    wire = sample_order().to_wire() | {"post_only": "True"}
+    # when / then
+    with pytest.raises(ValueError, match="post_only"):
+        NewOrder.from_wire(wire)

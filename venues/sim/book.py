@@ -60,20 +60,20 @@ class Order:
     """An order as the book sees it. ``qty`` = filled + ``leaves`` (a decrement lowers ``qty``)."""
 
     __slots__ = (
+        "leaves",
+        "live",
+        "min_qty",
         "order_id",
         "owner",
-        "side",
+        "peak",
+        "post_only",
         "px",
         "qty",
-        "leaves",
-        "peak",
-        "shown",
-        "tif",
-        "min_qty",
-        "post_only",
-        "stp",
-        "live",
         "reason",
+        "shown",
+        "side",
+        "stp",
+        "tif",
     )
 
     def __init__(
@@ -129,7 +129,7 @@ class Fill:
 class Outcome:
     """What one book operation did: the fills in order, the orders it took out, the orders it shrank."""
 
-    __slots__ = ("fills", "cancelled", "restated")
+    __slots__ = ("cancelled", "fills", "restated")
 
     def __init__(self, fills: list[Fill], cancelled: list[Order], restated: list[Order]) -> None:
         self.fills = fills
@@ -142,7 +142,7 @@ class DuplicateOrderId(ValueError):
 
 
 class _Level:
-    __slots__ = ("queue", "shown", "count", "dead")
+    __slots__ = ("count", "dead", "queue", "shown")
 
     def __init__(self) -> None:
         self.queue: deque[Order] = deque()
@@ -347,9 +347,7 @@ class OrderBook:
                         return total
         return total
 
-    def _match(
-        self, order: Order, opposite: Side, fills: list[Fill], cancelled: list[Order], restated: list[Order]
-    ) -> None:
+    def _match(self, order: Order, opposite: Side, fills: list[Fill], cancelled: list[Order], restated: list[Order]) -> None:
         book = self._levels[opposite]
         keys = self._keys[opposite]
         is_buy = order.side is BUY
