@@ -117,7 +117,8 @@ CHANNEL_LAYERS = {
 # --- gateway and simulated venues ---------------------------------------------------
 GATEWAY_ORDER_STREAM = env.str("GATEWAY_ORDER_STREAM", default="gateway:orders")
 GATEWAY_REFDATA = "oms.refdata.listings"  # where the gateway reads instruments (keeps venues free of oms)
-SIM_REFRESH_SECONDS = env.float("SIM_REFRESH_SECONDS", default=1.0)
+SIM_PUBLISH_SECONDS = env.float("SIM_PUBLISH_SECONDS", default=0.25)  # market data to Redis and the market views
+SIM_CONTROL_SECONDS = env.float("SIM_CONTROL_SECONDS", default=2.0)  # how soon admin changes reach the simulator
 # A child still unacknowledged this long after it was sent is sent again (the gateway drops duplicates).
 CHILD_RESEND_SECONDS = env.int("CHILD_RESEND_SECONDS", default=10)
 

@@ -160,7 +160,10 @@ def report_apply(*, report: ExecutionReport) -> bool:
             actor=f"venue:{report.venue}",
         )
     else:
-        child.status = _next(child, _EVENTS[report.exec_type])
+        if report.exec_type is ExecType.RESTATED:  # the venue shrank it (self-trade prevention): same status
+            child.qty = report.cum_qty + report.leaves_qty
+        else:
+            child.status = _next(child, _EVENTS[report.exec_type])
         if report.venue_order_id:
             child.venue_order_id = report.venue_order_id
         child.text = report.text

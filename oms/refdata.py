@@ -6,5 +6,8 @@ from oms.models import Instrument
 
 
 def listings() -> list[dict[str, Any]]:
-    """Return every active instrument's symbol, tick, lot and reference price."""
-    return [dict(row) for row in Instrument.objects.filter(active=True).values("symbol", "tick_size", "lot_size", "ref_px")]
+    """Return every active instrument's symbol, asset class, tick, lot and reference price."""
+    return [
+        dict(row)
+        for row in Instrument.objects.filter(active=True).values("symbol", "asset_class", "tick_size", "lot_size", "ref_px")
+    ]

@@ -84,7 +84,8 @@ def process_env() -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="config.test_settings",
         DATABASE_URL=database_url(),
         REDIS_URL=settings.REDIS_URL,
-        SIM_REFRESH_SECONDS="0.5",
+        SIM_PUBLISH_SECONDS="0.1",
+        SIM_CONTROL_SECONDS="0.5",
         PYTHONUNBUFFERED="1",
     )
     return env

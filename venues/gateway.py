@@ -1,40 +1,61 @@
-"""The gateway: holds the venue sessions and moves orders and reports between them and the EMS.
+"""The gateway: runs the simulated market in real time and moves orders, reports and market data.
 
 Child orders arrive on a Redis stream read through a consumer group, so a
-message is acknowledged only after its reports were handed on; one that was
-read but not acknowledged (a crash) is read again at the next start. The
-venues drop a ``cl_ord_id`` they have already seen, so a redelivery never
-trades twice. Reports go to the workers as Celery tasks by name (``venues``
-imports no EMS code); top of book goes to the market-data cache.
+message is acknowledged only after the market took it; one read but not
+acknowledged (a crash) is read again at the next start, and a ``cl_ord_id`` the
+venue already knows is dropped, so a redelivery never trades twice. Reports go
+to the workers as Celery tasks by name (``venues`` imports no EMS code). Books
+and trades go to the market-data cache and the market views a few times a
+second.
+
+The market keeps its own trading day: the gateway starts it at the open and
+runs it at wall-clock speed; at the close DAY orders expire and the next day
+opens at once, so the demo always has a market.
 """
 
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
-from decimal import Decimal
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from itertools import count
-from typing import cast
+from typing import Any, cast
 
 import redis
 
 from trading.enums import ExecType, Side
-from trading.messages import ExecutionReport, NewOrder
+from trading.messages import CancelRequest, ExecutionReport, NewOrder, ReplaceRequest
 from trading.numbers import ZERO
 from trading.states import OrdStatus
-from venues.marketdata import Top, top_publish
-from venues.sim.book import Level
-from venues.sim.venue import DuplicateOrder, Listing, SimVenue
+from venues.marketdata import BookView, TradePrint, market_publish
+from venues.sim.background import NS
+from venues.sim.lit import Listing, Print
+from venues.sim.market import CLOSE_NS, SimMarket
+from venues.sim.params import Regime, SessionState
 
 log = logging.getLogger(__name__)
 
 GROUP = "gateway"
 ReportSink = Callable[[list[ExecutionReport]], None]
+# The stream's message types, by FIX MsgType; a message without one is a NewOrderSingle.
+_DECODERS: dict[str, type[NewOrder] | type[CancelRequest] | type[ReplaceRequest]] = {
+    "D": NewOrder,
+    "F": CancelRequest,
+    "G": ReplaceRequest,
+}
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Controls:
+    """What the operator sets in admin: each venue's forced state and each symbol's regime."""
+
+    venue_states: dict[str, SessionState] = field(default_factory=dict)
+    regimes: dict[str, Regime] = field(default_factory=dict)
 
 
 class Gateway:
@@ -43,18 +64,27 @@ class Gateway:
         *,
         client: redis.Redis,
         stream: str,
-        venues: Iterable[SimVenue],
+        market: SimMarket,
         send_reports: ReportSink,
         session: str,
         consumer: str = "gateway-1",
+        channel_layer: Any = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = client
         self._stream = stream
-        self._venues = {venue.code: venue for venue in venues}
+        self.market = market
         self._send_reports = send_reports
         self._session = session
         self._consumer = consumer
+        self._channel_layer = channel_layer
+        self._clock = clock
+        # The market's time is its start time plus the wall-clock time since then.
+        self._day_started = clock()
+        self._day_offset_ns = market.now
         self._reject_ids = count(1)
+        self._published: dict[str, tuple[BookView, ...]] = {}
+        self._pending_prints: list[Print] = []
 
     def setup(self) -> None:
         try:
@@ -65,18 +95,39 @@ class Gateway:
 
     def list_instruments(self, listings: Iterable[Listing]) -> None:
         for listing in listings:
-            for venue in self._venues.values():
-                venue.list_instrument(listing)
+            self.market.list_instrument(listing)
 
-    def refresh_markets(self) -> None:
-        """Let every venue's market maker re-quote, then publish every top of book."""
-        for venue in self._venues.values():
-            for symbol in venue.symbols():
-                self._deliver(venue.refresh(symbol))
-                self._publish_top(venue, symbol)
+    def apply(self, controls: Controls) -> None:
+        """Apply the operator's venue states and regimes (idempotent)."""
+        for code in [*self.market.lit, *self.market.dark]:
+            wanted = controls.venue_states.get(code, SessionState.OPEN)
+            if self.market.overrides.get(code, SessionState.OPEN) is not wanted:
+                log.info("venue %s set %s by the operator", code, wanted)
+                self.market.set_venue_state(code, wanted)
+        for symbol in self.market.symbols():
+            regime = controls.regimes.get(symbol)
+            if regime is not None:
+                self.market.set_regime(symbol, regime)
+
+    # --- the clock ------------------------------------------------------
+
+    def advance(self) -> None:
+        """Run the market up to the wall clock; roll to the next day at the close; hand on the reports."""
+        target = self._day_offset_ns + int((self._clock() - self._day_started) * NS)
+        if target >= CLOSE_NS:
+            self.market.run_until(CLOSE_NS)
+            self._deliver()
+            self.market.next_day(self.market.day + timedelta(days=1))
+            self._day_started = self._clock()
+            self._day_offset_ns = self.market.now
+            target = self.market.now
+        self.market.run_until(target)
+        self._deliver()
+
+    # --- orders ---------------------------------------------------------
 
     def poll(self, *, block_ms: int) -> int:
-        """Handle this consumer's unacknowledged messages, then new ones; return how many."""
+        """Hand this consumer's unacknowledged messages, then new ones, to the market; return how many."""
         handled = 0
         for start in ("0", ">"):
             response = cast(
@@ -87,69 +138,111 @@ class Gateway:
             )
             for _stream, messages in response or []:
                 for message_id, fields in messages:
-                    if fields is None:  # acknowledged elsewhere, trimmed since
-                        continue
-                    self._handle(fields)
+                    if fields is not None:  # None: acknowledged elsewhere, trimmed since
+                        self.advance()
+                        self._handle(fields)
                     self._client.xack(self._stream, GROUP, message_id)
                     handled += 1
             if handled:
                 break
         return handled
 
-    def run(self, *, stop: threading.Event, refresh_seconds: float, listings: Callable[[], list[Listing]]) -> None:
-        self.setup()
-        next_refresh = 0.0
-        while not stop.is_set():
-            now = time.monotonic()
-            if now >= next_refresh:
-                self.list_instruments(listings())
-                self.refresh_markets()
-                next_refresh = now + refresh_seconds
-            try:
-                self.poll(block_ms=max(1, int((next_refresh - time.monotonic()) * 1000)))
-            except redis.ConnectionError:
-                log.warning("redis unavailable; retrying")
-                stop.wait(1.0)
-
     def _handle(self, fields: dict[str, str]) -> None:
+        kind = fields.get("msg_type", "D")
+        decoder = _DECODERS.get(kind)
         try:
-            order = NewOrder.from_wire(fields)
+            if decoder is None:
+                raise ValueError(f"invalid `msg_type`, was {kind!r}")
+            msg = decoder.from_wire(fields)
         except ValueError as exc:
             log.error("dropping malformed order message %s: %s", fields, exc)
             return
-        venue = self._venues.get(order.venue)
-        if venue is None:
-            self._deliver([self._reject(order, f"unknown or inactive venue {order.venue!r}")])
+        if msg.venue not in self.market.lit and msg.venue not in self.market.dark:
+            if isinstance(msg, NewOrder):
+                self._send_reports([self._reject(msg, f"unknown or inactive venue {msg.venue!r}")])
+            else:
+                log.error("dropping %s for unknown venue %r", kind, msg.venue)
             return
-        try:
-            reports = venue.submit(order)
-        except DuplicateOrder:
-            log.info("dropping redelivered order %s", order.cl_ord_id)
-            return
-        self._deliver(reports)
-        self._publish_top(venue, order.symbol)
+        if isinstance(msg, NewOrder):
+            if self.market.knows(msg.venue, msg.cl_ord_id):
+                log.info("dropping redelivered order %s", msg.cl_ord_id)
+                return
+            self.market.send(msg)
+        elif isinstance(msg, CancelRequest):
+            self.market.cancel(msg)
+        else:
+            self.market.replace(msg)
 
-    def _deliver(self, reports: list[ExecutionReport]) -> None:
-        if reports:
-            self._send_reports(reports)
+    def _deliver(self) -> None:
+        reports, prints = self.market.drain()
+        executions = [report for report in reports if isinstance(report, ExecutionReport)]
+        for refusal in reports:
+            if not isinstance(refusal, ExecutionReport):
+                log.warning("cancel/replace refused by %s: %s %s", refusal.venue, refusal.reason, refusal.text)
+        if executions:
+            self._send_reports(executions)
+        self._pending_prints.extend(prints)
 
-    def _publish_top(self, venue: SimVenue, symbol: str) -> None:
-        if symbol not in venue.symbols():
-            return
-        bids = venue.depth(symbol, Side.BUY, 1)
-        asks = venue.depth(symbol, Side.SELL, 1)
-        top_publish(
-            self._client,
-            Top(
-                venue=venue.code,
-                bid_px=_px(bids),
-                bid_qty=bids[0].qty if bids else ZERO,
-                ask_px=_px(asks),
-                ask_qty=asks[0].qty if asks else ZERO,
-                ts=_now().isoformat(),
-            ),
-            symbol,
-        )
+    # --- market data ----------------------------------------------------
+
+    def publish(self) -> int:
+        """Publish every symbol whose books changed or that traded; return how many symbols."""
+        prints, self._pending_prints = self._pending_prints, []
+        ts = _now().isoformat()
+        trades: dict[str, list[TradePrint]] = {}
+        for item in prints:
+            trades.setdefault(item.symbol, []).append(
+                TradePrint(venue=item.venue, symbol=item.symbol, px=item.px, qty=item.qty, aggressor=item.aggressor, ts=ts)
+            )
+        published = 0
+        for symbol in self.market.symbols():
+            books = tuple(
+                BookView(
+                    venue=venue.code,
+                    symbol=symbol,
+                    bids=tuple(venue.depth(symbol, Side.BUY, 10)),
+                    asks=tuple(venue.depth(symbol, Side.SELL, 10)),
+                    state=venue.state.value,
+                    ts=ts,
+                )
+                for venue in self.market.lit.values()
+            )
+            unchanged = _shape(books) == _shape(self._published.get(symbol, ()))
+            if unchanged and symbol not in trades:
+                continue
+            market_publish(self._client, symbol, list(books), trades.get(symbol, []), channel_layer=self._channel_layer)
+            self._published[symbol] = books
+            published += 1
+        return published
+
+    # --- the loop -------------------------------------------------------
+
+    def run(
+        self,
+        *,
+        stop: threading.Event,
+        publish_seconds: float,
+        control_seconds: float,
+        listings: Callable[[], list[Listing]],
+        controls: Callable[[], Controls],
+    ) -> None:
+        self.setup()
+        next_control = next_publish = 0.0
+        while not stop.is_set():
+            try:
+                now = self._clock()
+                if now >= next_control:
+                    self.list_instruments(listings())
+                    self.apply(controls())
+                    next_control = now + control_seconds
+                self.advance()
+                if now >= next_publish:
+                    self.publish()
+                    next_publish = now + publish_seconds
+                self.poll(block_ms=max(1, int((next_publish - self._clock()) * 1000)))
+            except redis.ConnectionError:
+                log.warning("redis unavailable; retrying")
+                stop.wait(1.0)
 
     def _reject(self, order: NewOrder, text: str) -> ExecutionReport:
         return ExecutionReport(
@@ -171,8 +264,9 @@ class Gateway:
             liquidity=None,
             text=text,
             transact_time=_now().isoformat(),
+            reason="UNKNOWN_VENUE",
         )
 
 
-def _px(levels: list[Level]) -> Decimal | None:
-    return levels[0].px if levels else None
+def _shape(books: tuple[BookView, ...]) -> tuple[Any, ...]:
+    return tuple((book.venue, book.bids, book.asks, book.state) for book in books)

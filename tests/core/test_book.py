@@ -895,7 +895,10 @@ def test_non_positive_qty_raises(qty):
 def test_clear_cancels_day_orders_and_keeps_gtc():
     # given
     book = book_with(
-        Order(1, BUY, 99, 10, tif=DAY), Order(2, BUY, 99, 5, tif=GTC), Order(3, SELL, 101, 7, tif=DAY), Order(4, SELL, 102, 1, tif=GTC)
+        Order(1, BUY, 99, 10, tif=DAY),
+        Order(2, BUY, 99, 5, tif=GTC),
+        Order(3, SELL, 101, 7, tif=DAY),
+        Order(4, SELL, 102, 1, tif=GTC),
     )
     # when
     gone = book.clear()

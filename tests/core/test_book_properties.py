@@ -112,7 +112,9 @@ class BookMachine(RuleBasedStateMachine):
     )
     def add_quote(self, side: Side, away: int, qty: int, owner: str, tif: TimeInForce, peak: int) -> None:
         """Add a limit on its own side of 100, so that the book builds depth to trade against."""
-        self._add(Order(next(self.order_ids), side, 100 - away if side is BUY else 100 + away, qty, owner=owner, tif=tif, peak=peak))
+        self._add(
+            Order(next(self.order_ids), side, 100 - away if side is BUY else 100 + away, qty, owner=owner, tif=tif, peak=peak)
+        )
 
     @precondition(lambda self: len(self.book) > 0)
     @rule(data=st.data())

@@ -39,6 +39,9 @@ _U_MEAN = sum(U_SHAPE) / len(U_SHAPE)
 # The makers' ladder: (first, last) distance from their touch in ticks and the spacing of their levels.
 LADDER_BANDS = ((0, 10, 1), (10, 30, 2), (30, 80, 5), (80, 200, 10), (200, 500, 25), (500, 1500, 50), (1500, 5000, 100))
 LATENT_DEPTH_SHARE_OF_ADV = 0.3  # the ladders hold this much of a day's volume on each side
+NEAR_TICKS = 10  # the near ladder is re-checked at every look, the rest less often
+FAR_REFRESH_EVERY = 10
+FAR_REFRESH_MOVE = 5  # ticks
 
 
 def rng_for(seed: int, name: str) -> random.Random:
@@ -132,6 +135,16 @@ class MarketMaker:
         self._inventory_limit = max(model.adv * share * 0.02, model.lot)
         self._resting: dict[tuple[Side, int], int] = {}  # (side, tick) -> book order id
         self._last_touch: tuple[int, int] | None = None
+        # Each level of the ladder by distance from the touch: (ticks, spacing, lots), while it has size.
+        self._template = [
+            (k, step, int(2.0 * self._c * (k + 1) * step))
+            for first, last, step in LADDER_BANDS
+            for k in range(first, min(last, int(self._max_ticks) + 1))
+            if int(2.0 * self._c * (k + 1) * step) > 0
+        ]
+        self._near = sum(1 for k, _step, _lots in self._template if k < NEAR_TICKS)
+        self._far_countdown = 0
+        self._far_anchor = 0
 
     def on_fill(self, side: Side, lots: int) -> None:
         self.inventory += side.sign * lots * self.model.lot
@@ -160,23 +173,26 @@ class MarketMaker:
             return []
         self._last_touch = (bid_tick, ask_tick)
         self.dirty = False
+        # The deep ladder changes little from one look to the next: redo it every tenth time or after a jump.
+        far = self._far_countdown <= 0 or abs(bid_tick - self._far_anchor) >= FAR_REFRESH_MOVE
+        self._far_countdown = FAR_REFRESH_EVERY if far else self._far_countdown - 1
+        if far:
+            self._far_anchor = bid_tick
+        reach = len(self._template) if far else self._near
         wanted: dict[tuple[Side, int], int] = {}
         for side, touch, direction in ((Side.BUY, bid_tick, -1), (Side.SELL, ask_tick, 1)):
-            for first, last, step in LADDER_BANDS:
-                if first >= self._max_ticks:
+            for k, step, lots in self._template[:reach]:
+                tick = touch + direction * k
+                if tick <= 0:
                     break
-                for k in range(first, min(last, int(self._max_ticks) + 1)):
-                    tick = touch + direction * k
-                    if tick <= 0:
-                        break
-                    if tick % step:
-                        continue
-                    lots = int(2.0 * self._c * (k + 1) * step)
-                    if lots > 0:
-                        wanted[(side, tick)] = lots
+                if not tick % step:
+                    wanted[(side, tick)] = lots
         book = self.venue.markets[self.model.symbol].book
         reports: list[Message] = []
         for key, order_id in list(self._resting.items()):
+            side, tick = key
+            if not far and (bid_tick - tick if side is Side.BUY else tick - ask_tick) >= NEAR_TICKS:
+                continue
             resting = book.get(order_id)
             size = wanted.get(key)
             # Keep a queue place while its size is about right; the far levels drift into the near ones.

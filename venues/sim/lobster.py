@@ -320,7 +320,8 @@ class LobsterReplay:
       beyond the previous row's deepest level (on a side the previous row
       showed full) is set to what this row shows, adding synthetic liquidity or
       taking liquidity away. A level the previous row showed is never set from
-      a row: the messages alone keep it right.
+      a row: the messages alone keep it right. With ``refill=False`` only the
+      opening comes from the rows.
 
     Liquidity the replay cannot attribute to an order id is taken level by
     level, the synthetic orders at the price first, then the newest: an event
@@ -463,10 +464,7 @@ class LobsterReplay:
         hist.intended += qty
         levels = self._depth[hist.side]
         levels[hist.px] = levels.get(hist.px, 0) + qty
-        level = self._levels.setdefault((hist.side, hist.px), [])
-        if hist in level:
-            level.remove(hist)
-        level.append(hist)
+        self._levels.setdefault((hist.side, hist.px), []).append(hist)
         # History never crosses itself, but someone else's order may rest where
         # the historical order arrives: then they trade, as they would have.
         order = Order(hist.book_id, hist.side, hist.px, qty, owner=self._owner, tif=TimeInForce.DAY)
@@ -540,6 +538,8 @@ class LobsterReplay:
         shown = row.side(side)
         buy = side is Side.BUY
         reach = shown[-1][0] if len(shown) == row.levels else None  # None: the row shows the whole side
+        if reach is not None and (reach >= horizon if buy else reach <= horizon):
+            return []  # the view did not reach further: the usual case, kept cheap
         levels = self._depth[side]
         wanted = {px: qty for px, qty in shown if (px < horizon if buy else px > horizon)}
         for px in levels:

@@ -1,0 +1,233 @@
+"""The simulated market as a whole: seeded replay, impact, sessions, latency, regimes, dark liquidity."""
+
+import math
+import random
+import statistics
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from trading.enums import ExecType, OrdType, Peg, Side, TimeInForce, VenueKind
+from trading.messages import ExecutionReport, NewOrder
+from trading.states import OrdStatus
+from venues.sim.background import NS, FairValue, SymbolModel
+from venues.sim.clients import RejectCode
+from venues.sim.lit import Listing, VenueSpec
+from venues.sim.market import CLOSE_NS, OPEN_NS, MarketConfig, SimMarket
+from venues.sim.params import Regime, SessionState
+
+D = Decimal
+ACME = Listing("ACME", D("0.01"), D(1), D("100.00"))
+VENUES = (
+    (VenueKind.LIT, VenueSpec("PRIM", D("-0.0020"), D("0.0030"), latency_ns=1_000_000, weight=D(3))),
+    (VenueKind.LIT, VenueSpec("SEC1", D("-0.0015"), D("0.0025"), latency_ns=2_000_000, weight=D("1.5"))),
+    (VenueKind.LIT, VenueSpec("SEC2", D("0.0010"), D("-0.0005"), latency_ns=3_000_000, weight=D(1))),
+    (VenueKind.DARK, VenueSpec("DARK", D("0.0010"), D("0.0010"), latency_ns=2_000_000)),
+)
+ADV = 2_000_000
+
+
+def market(seed: int = 1, **config) -> SimMarket:
+    return SimMarket(config=MarketConfig(seed=seed, adv=ADV, **config), venues=VENUES, listings=[ACME], day=date(2026, 1, 5))
+
+
+def order(cl_ord_id: str, venue: str, side: Side, qty: int, px: str | None = None, **extra) -> NewOrder:
+    return NewOrder(
+        cl_ord_id,
+        venue,
+        "ACME",
+        side,
+        OrdType.LIMIT if px else OrdType.MARKET,
+        D(qty),
+        D(px) if px else None,
+        extra.pop("tif", TimeInForce.IOC if px is None else TimeInForce.DAY),
+        **extra,
+    )
+
+
+def executions(reports) -> list[ExecutionReport]:
+    return [r for r in reports if isinstance(r, ExecutionReport)]
+
+
+def test_the_same_seed_replays_the_same_market_event_for_event():
+    # given two markets with one seed and one with another
+    runs = []
+    for seed in (5, 5, 6):
+        sim = market(seed)
+        # when each runs ten minutes, with one client order in the middle
+        sim.run_until(OPEN_NS + 300 * NS)
+        sim.send(order("C1", "PRIM", Side.BUY, 5000))
+        sim.run_until(OPEN_NS + 600 * NS)
+        reports, prints = sim.drain()
+        runs.append(([(p.venue, p.px, p.qty, p.aggressor) for p in prints], [(r.exec_type, r.last_qty, r.last_px) for r in executions(reports)], sim.nbbo("ACME")))
+    # then
+    assert runs[0] == runs[1]
+    assert len(runs[0][0]) > 100  # a real market, not an empty one
+    assert runs[0][0] != runs[2][0]
+
+
+def _sweep_impact(fraction: float, seed: int) -> tuple[float, float, float]:
+    """Buy ``fraction`` of ADV at once across the lit venues, split by their depth; return bps moves.
+
+    Returns (average fill vs arrival mid, last fill vs arrival mid, mid two minutes later vs the
+    same market without the order).
+    """
+    shares = {"PRIM": D(3) / D("5.5"), "SEC1": D("1.5") / D("5.5"), "SEC2": D(1) / D("5.5")}
+    after = []
+    for trade in (False, True):
+        sim = market(seed)
+        start = OPEN_NS + 3600 * NS
+        sim.run_until(start)
+        sim.drain()
+        arrival = sim.nbbo("ACME").mid
+        assert arrival is not None
+        if trade:
+            total = int(ADV * fraction)
+            for code, share in shares.items():
+                sim.send(order(f"C-{code}", code, Side.BUY, int(total * share)))
+        sim.run_until(start + NS)
+        reports, _ = sim.drain()
+        fills = [r for r in executions(reports) if r.is_fill]
+        sim.run_until(start + 120 * NS)
+        mid = sim.nbbo("ACME").mid
+        assert mid is not None
+        after.append(mid)
+    qty = sum(f.last_qty for f in fills)
+    vwap = sum(f.last_qty * f.last_px for f in fills) / qty
+    last = max(f.last_px for f in fills)
+    bps = lambda px: float((px - arrival) / arrival * 10_000)  # noqa: E731
+    return bps(vwap), bps(last), float((after[1] - after[0]) / arrival * 10_000)
+
+
+def test_impact_grows_like_the_square_root_of_size_and_part_of_it_stays():
+    # given orders of 1%, 4% and 16% of daily volume, each in three seeded markets
+    seeds = (1, 2, 3)
+    # when
+    results = {f: [_sweep_impact(f, seed) for seed in seeds] for f in (0.01, 0.04, 0.16)}
+    impact = {f: statistics.mean(r[0] for r in runs) for f, runs in results.items()}
+    # then each fourfold size roughly doubles the cost (square-root law: exactly 2)
+    assert impact[0.01] > 0
+    assert 1.6 < impact[0.04] / impact[0.01] < 2.5
+    assert 1.6 < impact[0.16] / impact[0.04] < 2.5
+    # and a share of the peak move is still in the price two minutes later, but not all of it
+    peak = statistics.mean(r[1] for r in results[0.16])
+    permanent = statistics.mean(r[2] for r in results[0.16])
+    assert 0.1 * peak < permanent < 0.9 * peak
+
+
+def test_an_order_reaches_its_venue_after_the_venue_latency():
+    # given
+    sim = market(background=False)
+    sim.run_until(OPEN_NS + NS)
+    # when
+    sim.send(order("C1", "SEC2", Side.BUY, 100, "99.00"))
+    sim.run_until(OPEN_NS + NS + 2_999_999)
+    early, _ = sim.drain()
+    sim.run_until(OPEN_NS + NS + 3_000_000)
+    late, _ = sim.drain()
+    # then
+    assert early == []
+    assert [r.exec_type for r in executions(late)] == [ExecType.NEW]
+    assert executions(late)[0].transact_time == "2026-01-05T09:30:01.003000+00:00"
+
+
+def test_day_orders_expire_at_the_close_gtc_orders_carry_over_and_a_closed_venue_rejects():
+    # given a DAY and a GTC order resting far from the market
+    sim = market()
+    sim.send(order("DAY-1", "PRIM", Side.BUY, 100, "50.00"))
+    sim.send(order("GTC-1", "PRIM", Side.BUY, 100, "50.00", tif=TimeInForce.GTC))
+    sim.run_until(OPEN_NS + NS)
+    sim.drain()
+    # when the day ends
+    sim.run_until(CLOSE_NS)
+    at_close, _ = sim.drain()
+    sim.send(order("LATE-1", "PRIM", Side.BUY, 100, "50.00"))
+    sim.run_until(CLOSE_NS + NS)
+    late, _ = sim.drain()
+    # then
+    assert [(r.cl_ord_id, r.exec_type) for r in executions(at_close)] == [("DAY-1", ExecType.EXPIRED)]
+    assert [(r.exec_type, r.reason) for r in executions(late)] == [(ExecType.REJECTED, RejectCode.VENUE_CLOSED)]
+    # and the GTC order is still working the next day
+    sim.next_day(date(2026, 1, 6))
+    assert sim.lit["PRIM"].clients.get("GTC-1").leaves_qty == D(100)
+    sim.send(order("NEXT-1", "PRIM", Side.BUY, 100, "50.00"))
+    sim.run_until(OPEN_NS + NS)
+    assert [r.exec_type for r in executions(sim.drain()[0])] == [ExecType.NEW]
+
+
+def test_a_halted_venue_rejects_orders_and_leaves_the_nbbo():
+    # given a running market
+    sim = market()
+    sim.run_until(OPEN_NS + 60 * NS)
+    sim.drain()
+    # when the operator halts the primary
+    sim.set_venue_state("PRIM", SessionState.HALTED)
+    sim.send(order("C1", "PRIM", Side.BUY, 100, "99.00"))
+    sim.run_until(OPEN_NS + 61 * NS)
+    reports, prints = sim.drain()
+    # then
+    assert [(r.exec_type, r.reason) for r in executions(reports)] == [(ExecType.REJECTED, RejectCode.VENUE_CLOSED)]
+    assert not [p for p in prints if p.venue == "PRIM"]
+    nbbo = sim.nbbo("ACME")
+    others = [sim.lit[code].depth("ACME", Side.BUY, 1)[0][0] for code in ("SEC1", "SEC2")]
+    assert nbbo.bid == max(others)
+    # and resuming opens it again
+    sim.set_venue_state("PRIM", SessionState.OPEN)
+    sim.send(order("C2", "PRIM", Side.BUY, 100, "99.00"))
+    sim.run_until(OPEN_NS + 62 * NS)
+    assert executions(sim.drain()[0])[0].exec_type is ExecType.NEW
+
+
+def test_a_resting_midpoint_order_in_the_dark_pool_meets_background_liquidity():
+    # given our buy resting at the midpoint with a minimum fill size
+    sim = market(seed=3)
+    sim.run_until(OPEN_NS + 60 * NS)
+    sim.send(order("D1", "DARK", Side.BUY, 20_000, None, tif=TimeInForce.DAY, peg=Peg.MID, min_qty=D(500)))
+    # when an hour passes
+    sim.run_until(OPEN_NS + 3660 * NS)
+    reports, _ = sim.drain()
+    # then it filled at midpoints only, never below its minimum size
+    fills = [r for r in executions(reports) if r.is_fill]
+    assert fills
+    assert all(f.last_qty >= 500 or f.ord_status is OrdStatus.FILLED for f in fills)
+    assert all(f.last_px % D("0.005") == 0 for f in fills)
+
+
+def test_market_makers_skew_their_quotes_against_inventory():
+    # given a quiet market
+    sim = market(seed=2)
+    sim.run_until(OPEN_NS + 60 * NS)
+    fair = sim.fair_value("ACME")
+    # when we buy a block from the makers on the primary
+    sim.send(order("C1", "PRIM", Side.BUY, 60_000))
+    sim.run_until(OPEN_NS + 62 * NS)
+    # then the primary's makers are short and quote above fair value to buy back less eagerly... and sell dearer
+    maker = next(m for m in sim._makers_by_owner.values() if m.venue.code == "PRIM")
+    assert maker.inventory < 0
+    mid = sim.nbbo("ACME").mid
+    assert mid is not None
+    assert float(mid) > fair
+
+
+@pytest.mark.parametrize(("regime", "ratio"), [(Regime.CALM, 1.0), (Regime.VOLATILE, 3.0)])
+def test_the_regime_sets_how_fast_fair_value_moves(regime, ratio):
+    # given
+    model = SymbolModel("ACME", 100.0, 0.01, 1.0, 1e6, 0.25, regime=regime)
+    fair = FairValue(model, random.Random(11), start_ns=OPEN_NS)
+    # when we look once a minute for a day
+    values = [fair.at(OPEN_NS + minute * 60 * NS) for minute in range(391)]
+    returns = [math.log(b / a) for a, b in zip(values, values[1:], strict=False)]
+    # then the annualised volatility is the model's times the regime's multiple
+    annual = statistics.pstdev(returns) * math.sqrt(390 * 252)
+    assert annual == pytest.approx(0.25 * ratio, rel=0.15)
+
+
+def test_a_trending_regime_drifts():
+    # given
+    model = SymbolModel("ACME", 100.0, 0.01, 1.0, 1e6, 0.01, regime=Regime.TRENDING, trend_bps_per_hour=50)
+    fair = FairValue(model, random.Random(4), start_ns=OPEN_NS)
+    # when a day passes
+    end = fair.at(CLOSE_NS)
+    # then it moved about 6.5 hours of trend, in one direction
+    assert abs(math.log(end / 100.0)) == pytest.approx(6.5 * 50 / 10_000, rel=0.3)
