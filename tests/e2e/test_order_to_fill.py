@@ -44,9 +44,11 @@ def live_system(transactional_db: Any, demo: None, tmp_path: Path) -> Iterator[P
         stop_process(worker)
 
 
+LIT = {"XALP", "XBET", "XGAM"}
+
+
 def test_rest_order_is_filled_booked_and_streamed(live_system: Path) -> None:
-    # given a PM's live blotter and the demo market: XGAM (inverted fees, the cheapest to take
-    # from) shows 500 shares a level from 101.51 up
+    # given a PM's live blotter and the demo's simulated market, ACME opening around 101.50
     pm = User.objects.get(username="pm1")
     portfolio = Portfolio.objects.get(code="GROWTH")
     cash_before = portfolio.cash
@@ -58,7 +60,7 @@ def test_rest_order_is_filled_booked_and_streamed(live_system: Path) -> None:
         assert connected
         assert (await blotter.receive_json_from(timeout=10))["type"] == "hello"
 
-        # when the PM buys 1,200 ACME limit 101.53 over REST
+        # when the PM buys 1,200 ACME with a marketable limit of 103.00 over REST
         response = await database_sync_to_async(_post_order)()
         assert response.status_code == 201, response.content
         order = response.json()
@@ -75,32 +77,30 @@ def test_rest_order_is_filled_booked_and_streamed(live_system: Path) -> None:
 
     order, messages = async_to_sync(scenario)()
 
-    fills = [m["fill"] for m in messages if m["type"] == "fill"]
-    assert [(f["qty"], f["px"], f["venue"]) for f in fills] == [
-        ("500.0000", "101.51000000", "XGAM"),
-        ("500.0000", "101.52000000", "XGAM"),
-        ("200.0000", "101.53000000", "XGAM"),
-    ]
-    # and the parent is filled at the quantity-weighted average, fees booked (XGAM pays a rebate)
     parent = ParentOrder.objects.get(pk=order["id"])
+    fills = list(Fill.objects.filter(parent=parent).order_by("pk"))
+    streamed = [m["fill"] for m in messages if m["type"] == "fill"]
+    assert [(Decimal(f["qty"]), Decimal(f["px"])) for f in streamed] == [(f.qty, f.px) for f in fills]
+    # and every fill is on one lit venue, within the limit, adding up to the order
+    assert {f.venue for f in fills} <= LIT
+    assert len({f.venue for f in fills}) == 1
+    assert all(f.px <= Decimal("103.00") for f in fills)
+    assert sum(f.qty for f in fills) == Decimal("1200")
+    # and the parent is filled at the quantity-weighted average with the venue's fees
+    notional = sum(f.qty * f.px for f in fills)
     assert parent.status == "FILLED"
     assert parent.filled_qty == Decimal("1200")
-    assert parent.avg_px == Decimal("101.5175")
-    assert parent.fees == Decimal("-0.6")
-    assert list(Fill.objects.filter(parent=parent).values_list("qty", "px")) == [
-        (Decimal("500"), Decimal("101.51")),
-        (Decimal("500"), Decimal("101.52")),
-        (Decimal("200"), Decimal("101.53")),
-    ]
+    assert parent.avg_px == (notional / 1200).quantize(Decimal("0.00000001"))
+    assert parent.fees == sum(f.fee for f in fills)
     child = ChildOrder.objects.get(parent=parent)
-    assert (child.status, child.filled_qty, child.venue.code, child.report_seq) == ("FILLED", Decimal("1200"), "XGAM", 4)
+    assert (child.status, child.filled_qty, child.report_seq) == ("FILLED", Decimal("1200"), 1 + len(fills))
     assert Execution.objects.get(parent=parent).status == Execution.DONE
     # and the position and cash moved by exactly the fills and fees
     position = Position.objects.get(portfolio=portfolio, instrument__symbol="ACME")
     assert position.qty == Decimal("11200")  # 10,000 seeded + 1,200
-    assert position.avg_cost == Decimal("98.55544643")  # (10,000 x 98.20 + 121,821) / 11,200
+    assert position.cost_basis == Decimal("10000") * Decimal("98.20") + notional
     portfolio.refresh_from_db()
-    assert portfolio.cash == cash_before - Decimal("121821") + Decimal("0.6")
+    assert portfolio.cash == cash_before - notional - parent.fees
     # and every step is in the order's event log, in order
     kinds = list(OrderEvent.objects.filter(parent=parent).values_list("kind", flat=True))
     assert kinds == [
@@ -109,49 +109,57 @@ def test_rest_order_is_filled_booked_and_streamed(live_system: Path) -> None:
         "STRATEGY_SELECTED",
         "CHILD_ROUTED",
         "CHILD_NEW",
-        "FILL",
-        "FILL",
-        "FILL",
+        *["FILL"] * len(fills),
         "EXECUTION_DONE",
     ]
     # and the REST detail shows children, fills and events
     detail = api_client_for("pm1").get(f"/api/orders/{parent.pk}/").json()
     assert detail["status"] == "FILLED"
     assert [c["status"] for c in detail["children"]] == ["FILLED"]
-    assert len(detail["fills"]) == 3
+    assert len(detail["fills"]) == len(fills)
     assert detail["events"][-1]["kind"] == "EXECUTION_DONE"
 
 
-def test_market_order_remainder_is_cancelled_and_execution_stops(live_system: Path) -> None:
-    # given the demo market, where XGAM shows 5,000 shares on the offer across ten levels
+def test_ioc_remainder_is_cancelled_and_execution_stops(live_system: Path) -> None:
+    # given the demo market, where no lit venue shows 200,000 GLOBX within ten cents of 44.20
     client = api_client_for("pm2")
 
-    # when a PM sends a market order larger than the venue can fill
+    # when a PM sends an immediate-or-cancel order larger than a venue can fill within its limit
     response = client.post(
         "/api/orders/",
-        {"portfolio": "VALUE", "instrument": "GLOBX", "side": "BUY", "qty": "6000", "ord_type": "MARKET"},
+        {
+            "portfolio": "VALUE",
+            "instrument": "GLOBX",
+            "side": "BUY",
+            "qty": "200000",
+            "ord_type": "LIMIT",
+            "limit_px": "44.30",
+            "tif": "IOC",
+        },
         format="json",
     )
     assert response.status_code == 201, response.content
     parent_id = response.json()["id"]
 
-    # then the child takes all ten levels, the remainder is cancelled, and the execution stops
+    # then the child takes what there is up to the limit, the remainder is cancelled, and the execution stops
     execution = wait_for(
         lambda: Execution.objects.filter(parent_id=parent_id).exclude(status=Execution.RUNNING).first(),
         what="the execution to end",
     )
     assert execution.status == Execution.STOPPED
     parent = ParentOrder.objects.get(pk=parent_id)
-    assert parent.filled_qty == Decimal("5000")
+    assert Decimal(0) < parent.filled_qty < Decimal("200000")
     assert parent.status == "PARTIALLY_FILLED"
-    assert ChildOrder.objects.get(parent_id=parent_id).status == "CANCELED"
-    assert Fill.objects.filter(parent_id=parent_id).count() == 10
-    assert Position.objects.get(portfolio__code="VALUE", instrument__symbol="GLOBX").qty == Decimal("10000")
+    child = ChildOrder.objects.get(parent_id=parent_id)
+    assert child.status == "CANCELED"
+    assert "remainder cancelled" in child.text
+    assert all(px <= Decimal("44.30") for px in Fill.objects.filter(parent_id=parent_id).values_list("px", flat=True))
+    assert Position.objects.get(portfolio__code="VALUE", instrument__symbol="GLOBX").qty == Decimal("5000") + parent.filled_qty
 
 
 def _post_order() -> Any:
     return api_client_for("pm1").post(
         "/api/orders/",
-        {"portfolio": "GROWTH", "instrument": "ACME", "side": "BUY", "qty": "1200", "ord_type": "LIMIT", "limit_px": "101.53"},
+        {"portfolio": "GROWTH", "instrument": "ACME", "side": "BUY", "qty": "1200", "ord_type": "LIMIT", "limit_px": "103.00"},
         format="json",
     )

@@ -299,6 +299,8 @@ class OrderBook:
 
     def _rest(self, order: Order) -> None:
         assert order.px is not None
+        # What it traded on entry came off the display too.
+        order.shown = min(order.peak, order.leaves) if order.peak else order.leaves
         side = order.side
         book = self._levels[side]
         level = book.get(order.px)
@@ -334,17 +336,24 @@ class OrderBook:
         opposite = SELL if side is BUY else BUY
         book = self._levels[opposite]
         sign = -1 if opposite is BUY else 1
-        self_match = order.stp is not _STP_NONE
+        stp = order.stp
+        # Meeting its own order, CANCEL_NEWEST and CANCEL_BOTH end the incoming order's matching there.
+        stops_at_self = stp is SelfTradePrevention.CANCEL_NEWEST or stp is SelfTradePrevention.CANCEL_BOTH
         total = 0
         for key in self._keys[opposite]:
             px = sign * key
             if order.px is not None and (px > order.px if side is BUY else px < order.px):
                 break
             for resting in book[px].queue:
-                if resting.live and not (self_match and resting.owner == order.owner):
-                    total += resting.leaves
-                    if total >= need:
+                if not resting.live:
+                    continue
+                if stp is not _STP_NONE and resting.owner == order.owner:
+                    if stops_at_self:
                         return total
+                    continue
+                total += resting.leaves
+                if total >= need:
+                    return total
         return total
 
     def _match(self, order: Order, opposite: Side, fills: list[Fill], cancelled: list[Order], restated: list[Order]) -> None:

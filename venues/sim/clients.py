@@ -47,6 +47,7 @@ class ClientOrder:
     book_id: int
     qty: Decimal  # current total; a replace or a self-trade decrement changes it
     limit_px: Decimal | None
+    book_qty: int = 0  # the book order's qty in lots, as last reported (self-trade decrements lower it)
     seq: int = 0
     cum_qty: Decimal = ZERO
     notional: Decimal = ZERO

@@ -8,7 +8,7 @@ resting order's pegged price. Rules a pool's users rely on:
 
 - no cross while the lit market is locked or crossed, or one side is missing;
 - each order's ``min_qty`` is the smallest execution it accepts (a remainder
-  smaller than that accepts any size up to itself);
+  smaller than that must fill whole);
 - time priority among resting orders; IOC orders never rest;
 - nothing is displayed: ``depth`` does not exist here.
 
@@ -116,7 +116,7 @@ class DarkPool:
             return reports
         for order in list(pool.resting):
             if order.live:
-                reports += self._match(pool, order)
+                reports += self._match(pool, order, incoming=False)
         pool.resting = [order for order in pool.resting if order.live]
         return reports
 
@@ -134,15 +134,20 @@ class DarkPool:
             msg.qty,
             limit_px=msg.limit_px if msg.ord_type is OrdType.LIMIT else None,
             peg=msg.peg or Peg.MID,
-            # FOK is an IOC that accepts only its whole size.
-            min_qty=msg.qty if msg.tif is TimeInForce.FOK else msg.min_qty,
+            min_qty=msg.min_qty,
+            # FOK: an IOC that goes ahead only when its whole size can cross now.
             tif=TimeInForce.IOC if msg.tif is TimeInForce.FOK else msg.tif,
             owner=CLIENT,
         )
         client = self.clients.open(msg, order.order_id)
         self.clients.by_book_id[order.order_id] = client
         reports: list[Message] = [self.clients.report(client, ExecType.NEW, OrdStatus.NEW)]
-        return reports + self._enter(self.pools[msg.symbol], order)
+        pool = self.pools[msg.symbol]
+        if msg.tif is TimeInForce.FOK and self._crossable(pool, order) < order.qty:
+            order.live = False
+            text = "fill-or-kill: not enough to cross"
+            return [*reports, self.clients.end(client, ExecType.CANCELED, text=text, reason="FOK_UNFILLED")]
+        return reports + self._enter(pool, order)
 
     def cancel(self, req: CancelRequest) -> list[Message]:
         client = self.clients.get(req.orig_cl_ord_id)
@@ -241,8 +246,30 @@ class DarkPool:
                 pool.resting.append(order)
         return reports
 
-    def _match(self, pool: _Pool, order: DarkOrder) -> list[Message]:
-        """Cross ``order`` against the opposite resting orders, oldest first."""
+    def _crossable(self, pool: _Pool, order: DarkOrder) -> Decimal:
+        """Return how much of ``order`` could cross now against the resting orders."""
+        if not pool.can_cross():
+            return ZERO
+        assert pool.bid is not None
+        assert pool.ask is not None
+        mine = order.pegged_px(pool.bid, pool.ask)
+        total = ZERO
+        for resting in pool.resting:
+            if not resting.live or resting.side is order.side:
+                continue
+            theirs = resting.pegged_px(pool.bid, pool.ask)
+            buy_px, sell_px = (mine, theirs) if order.side is Side.BUY else (theirs, mine)
+            qty = min(order.qty - total, resting.leaves)
+            if buy_px >= sell_px and qty >= resting.smallest_fill():
+                total += qty
+        return total
+
+    def _match(self, pool: _Pool, order: DarkOrder, *, incoming: bool = True) -> list[Message]:
+        """Cross ``order`` against the opposite resting orders, oldest first.
+
+        ``incoming``: ``order`` just arrived and takes; otherwise it is the older of
+        two resting orders that a new NBBO lets cross, so it is the maker.
+        """
         assert pool.bid is not None
         assert pool.ask is not None
         bid, ask = pool.bid, pool.ask
@@ -261,15 +288,17 @@ class DarkPool:
             qty = min(order.leaves, resting.leaves)
             if qty < order.smallest_fill() or qty < resting.smallest_fill():
                 continue
-            px = mid if buy_px >= mid >= sell_px else theirs
+            maker_px = theirs if incoming else mine
+            px = mid if buy_px >= mid >= sell_px else maker_px
             order.leaves -= qty
             resting.leaves -= qty
             for done in (order, resting):
                 if done.leaves == 0:
                     done.live = False
             self.prints.append(Print(self.code, pool.listing.symbol, px, qty, None))
-            reports += self._fill(order, qty, px, Liquidity.REMOVED)
-            reports += self._fill(resting, qty, px, Liquidity.ADDED)
+            taker, maker = (order, resting) if incoming else (resting, order)
+            reports += self._fill(taker, qty, px, Liquidity.REMOVED)
+            reports += self._fill(maker, qty, px, Liquidity.ADDED)
         return reports
 
     def _fill(self, order: DarkOrder, qty: Decimal, px: Decimal, liquidity: Liquidity) -> list[Message]:

@@ -110,12 +110,13 @@ class LitVenue:
             None if msg.ord_type is OrdType.MARKET or msg.limit_px is None else grid.px_int(msg.limit_px),
             grid.qty_int(msg.qty),
             owner=CLIENT,
-            tif=TimeInForce.IOC if msg.ord_type is OrdType.MARKET else msg.tif,
+            tif=TimeInForce.IOC if msg.ord_type is OrdType.MARKET and msg.tif is not TimeInForce.FOK else msg.tif,
             peak=grid.qty_int(msg.display_qty) if msg.display_qty else 0,
             min_qty=grid.qty_int(msg.min_qty) if msg.min_qty else 0,
             post_only=msg.post_only,
             stp=msg.stp,
         )
+        client.book_qty = order.qty
         self.clients.by_book_id[book_id] = client
         reports: list[Message] = [self.clients.report(client, ExecType.NEW, OrdStatus.NEW)]
         reports += self._outcome(market, order, market.book.add(order))
@@ -134,7 +135,9 @@ class LitVenue:
     def replace(self, req: ReplaceRequest) -> list[Message]:
         """Change a working order's total qty and limit price; a new price or more size loses priority."""
         client = self.clients.get(req.orig_cl_ord_id)
-        refused = self._check_amend(req.cl_ord_id, req.orig_cl_ord_id, client)
+        refused = self._check_amend(req.cl_ord_id, req.orig_cl_ord_id, client) or self._check_tradable(
+            req.cl_ord_id, req.orig_cl_ord_id
+        )
         if refused is not None:
             return [refused]
         assert client is not None
@@ -169,6 +172,7 @@ class LitVenue:
         self.clients.rename(client, req.cl_ord_id)
         client.qty = req.qty
         client.limit_px = req.limit_px
+        client.book_qty = order.qty
         reports: list[Message] = [
             self.clients.report(client, ExecType.REPLACED, self.clients.status(client), text="replaced", orig=old)
         ]
@@ -213,6 +217,13 @@ class LitVenue:
             return self._cancel_reject(cl_ord_id, orig_cl_ord_id, RejectCode.VENUE_CLOSED, f"{self.code} is closed")
         return None
 
+    def _check_tradable(self, cl_ord_id: str, orig_cl_ord_id: str) -> Message | None:
+        """A replace may trade, so it needs an open venue; a cancel does not."""
+        if not self.is_open:
+            text = f"{self.code} is {self.state.lower()}"
+            return self._cancel_reject(cl_ord_id, orig_cl_ord_id, RejectCode.VENUE_CLOSED, text)
+        return None
+
     def _cancel_reject(self, cl_ord_id: str, orig_cl_ord_id: str, code: RejectCode, text: str) -> Message:
         return self.clients.cancel_reject(cl_ord_id=cl_ord_id, orig_cl_ord_id=orig_cl_ord_id, code=code, text=text)
 
@@ -222,6 +233,7 @@ class LitVenue:
         """Enter a background order (ids from ``next_id``); return what it did and our reports it caused."""
         market = self.markets[symbol]
         if not self.is_open:
+            order.live = False
             return Outcome([], [order], []), []
         outcome = market.book.add(order)
         return outcome, self._outcome(market, order, outcome)
@@ -258,6 +270,15 @@ class LitVenue:
         reports: list[Message] = []
         clients = self.clients.by_book_id
         grid = market.grid
+        # Shrunk orders first, so the fills that follow report against the smaller quantity.
+        for shrunk in outcome.restated:
+            client = clients.get(shrunk.order_id)
+            if client is not None and shrunk.qty < client.book_qty:
+                client.qty -= grid.qty(client.book_qty - shrunk.qty)
+                client.book_qty = shrunk.qty
+                status = self.clients.status(client)
+                text = "self-trade prevention: decremented"
+                reports.append(self.clients.report(client, ExecType.RESTATED, status, text=text))
         listener = self.fill_listener
         for fill in outcome.fills:
             self.prints.append(Print(self.code, market.listing.symbol, grid.px(fill.px), grid.qty(fill.qty), fill.aggressor.side))
@@ -270,15 +291,6 @@ class LitVenue:
             if client is not None:
                 reason = gone.reason or ""
                 reports.append(self.clients.end(client, ExecType.CANCELED, text=_CANCEL_TEXT.get(reason, reason), reason=reason))
-        for shrunk in outcome.restated:
-            client = clients.get(shrunk.order_id)
-            if client is not None and shrunk.live:
-                client.qty = client.cum_qty + market.grid.qty(shrunk.leaves)
-                reports.append(
-                    self.clients.report(
-                        client, ExecType.RESTATED, self.clients.status(client), text="self-trade prevention: decremented"
-                    )
-                )
         return reports
 
     def _fill_reports(self, market: Market, fill: Fill) -> list[ExecutionReport]:
