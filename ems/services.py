@@ -51,7 +51,9 @@ def execution_start(*, parent_id: int) -> Execution | None:
             parent=parent, kind="STRATEGY_SELECTED", actor=ACTOR, reason=choice.rationale, data={"strategy": choice.name}
         )
     existing = set(parent.children.values_list("slice_no", flat=True))
-    for piece in direct_slices(leaves_qty=parent.leaves_qty, ord_type=ord_type, limit_px=parent.limit_px):
+    for piece in direct_slices(
+        leaves_qty=parent.leaves_qty, ord_type=ord_type, limit_px=parent.limit_px, tif=TimeInForce(parent.tif)
+    ):
         if piece.slice_no in existing:
             continue
         try:

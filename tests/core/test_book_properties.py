@@ -42,6 +42,17 @@ def better(side: Side, px: int, than: int) -> bool:
     return px > than if side is BUY else px < than
 
 
+def beyond(side: Side, px: int, limit: int) -> bool:
+    """Return whether ``px`` is past the limit ``limit`` of an order on ``side`` (a buy pays at most its limit)."""
+    return px > limit if side is BUY else px < limit
+
+
+def price(order: Order) -> int:
+    """Return the price of a resting order (always a limit)."""
+    assert order.px is not None
+    return order.px
+
+
 def view(book: OrderBook) -> tuple[object, ...]:
     """Return everything an observer can see of the book, to compare before and after."""
     resting = [(order.order_id, order.px, order.leaves, order.shown) for order in book.orders()]
@@ -228,8 +239,7 @@ class BookMachine(RuleBasedStateMachine):
             levels: dict[int, list[int]] = {}
             for order in self.book.orders():
                 if order.side is side:
-                    assert order.px is not None
-                    level = levels.setdefault(order.px, [0, 0])
+                    level = levels.setdefault(price(order), [0, 0])
                     level[0] += order.shown
                     level[1] += 1
             expected = sorted(((px, shown, n) for px, (shown, n) in levels.items()), reverse=side is BUY)
@@ -281,14 +291,13 @@ class BookMachine(RuleBasedStateMachine):
             assert may_trade(passive), f"{passive} traded with its own owner under {aggressor.stp}"
             assert fill.px == passive.px
             if aggressor.px is not None:
-                assert not better(side, fill.px, aggressor.px), f"{fill} is outside the limit of {aggressor}"
+                assert not beyond(side, fill.px, aggressor.px), f"{fill} is outside the limit of {aggressor}"
             head = by_order[id(passive)]  # KeyError: the passive side was not resting before
             assert fill.qty <= head.shown, f"{fill} is more than the {head.shown} displayed"
             for other in queued:
                 if other is head or other.leaves == 0 or not may_trade(other.order):
                     continue
-                assert other.order.px is not None
-                assert not better(side.opposite, other.order.px, fill.px), f"{fill} skipped the better {other.order}"
+                assert not better(side.opposite, price(other.order), fill.px), f"{fill} skipped the better {other.order}"
                 if other.order.px == fill.px:
                     assert other.seq > head.seq, f"{fill} skipped the earlier {other.order}"
             head.shown -= fill.qty
@@ -315,6 +324,7 @@ class BookMachine(RuleBasedStateMachine):
                 assert order.reason is CancelReason.SELF_TRADE
                 assert order.owner == aggressor.owner
                 assert aggressor.stp in (STP.CANCEL_OLDEST, STP.CANCEL_BOTH, STP.DECREMENT)
+        self._check_reason(aggressor, queued)
         if aggressor.tif is TimeInForce.FOK:
             assert outcome.fills == [] or aggressor.leaves == 0, f"FOK {aggressor} filled in part"
         if aggressor.min_qty and outcome.fills and aggressor.stp is not STP.DECREMENT:
@@ -326,6 +336,32 @@ class BookMachine(RuleBasedStateMachine):
         if self.book.get(aggressor.order_id) is aggressor:
             self.seq[id(aggressor)] = next(self.arrivals)
             assert aggressor not in outcome.cancelled
+
+    def _check_reason(self, aggressor: Order, queued: list[_Queued]) -> None:
+        """Check that a cancelled aggressor had to be: the model of the book before it agrees with the reason."""
+        reason = aggressor.reason
+        if aggressor.live or reason in (None, CancelReason.SELF_TRADE):
+            return
+        opposite = aggressor.side.opposite
+        limit = aggressor.px
+        within = [q for q in queued if limit is None or not beyond(aggressor.side, price(q.order), limit)]
+        if reason is CancelReason.POST_ONLY_WOULD_TAKE:
+            assert within, f"{aggressor} would not have taken liquidity"
+        elif reason in (CancelReason.FOK_UNFILLED, CancelReason.MIN_QTY_UNAVAILABLE):
+            need = aggressor.qty if reason is CancelReason.FOK_UNFILLED else aggressor.min_qty
+            tradable = 0
+            for q in sorted(within, key=lambda q: (-price(q.order) if opposite is BUY else price(q.order), q.seq)):
+                if aggressor.stp is not STP.NONE and q.order.owner == aggressor.owner:
+                    if aggressor.stp in (STP.CANCEL_NEWEST, STP.CANCEL_BOTH):
+                        break  # matching would stop at the aggressor's own order
+                    continue
+                tradable += q.leaves
+            assert tradable < need, f"{aggressor} was cancelled with {reason} though {tradable} could trade"
+        else:  # NO_LIQUIDITY, IOC_REMAINDER: nothing it may trade with is left within its limit
+            assert reason is (CancelReason.NO_LIQUIDITY if limit is None else CancelReason.IOC_REMAINDER)
+            for order in self.book.orders():
+                if order.side is opposite and (aggressor.stp is STP.NONE or order.owner != aggressor.owner):
+                    assert limit is not None and beyond(aggressor.side, price(order), limit), f"{aggressor} left {order}"
 
 
 BookMachine.TestCase.settings = settings(

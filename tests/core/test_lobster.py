@@ -298,6 +298,42 @@ def test_historical_order_arriving_on_a_client_order_trades_with_it():
     assert len(book) == 0
 
 
+def test_a_client_trading_throughout_the_replay_never_has_its_orders_changed_by_it():
+    # given our sample and a client who, now and then, sends an order near the touch
+    messages, rows = load(SAMPLE_DIR, SAMPLE_NAME)
+    rng = random.Random(5)
+    book = OrderBook("X")
+    ids = count(1)
+    replay = LobsterReplay(book, messages, next_id=ids.__next__, snapshots=rows)
+    clients: list[Order] = []
+    filled: dict[int, int] = {}
+    # when
+    while not replay.done:
+        for trade in replay.step():
+            if trade.passive_id is not None:
+                filled[trade.passive_id] = filled.get(trade.passive_id, 0) + trade.qty
+        side = rng.choice((BUY, SELL))
+        touch = book.best(side.opposite)
+        if touch is None or rng.random() > 0.05:
+            continue
+        order = Order(next(ids), side, touch + rng.randint(-3, 3) * 100 * side.sign, rng.randint(1, 800), owner="client")
+        clients.append(order)
+        for fill in book.add(order).fills:
+            filled[order.order_id] = filled.get(order.order_id, 0) + fill.qty
+            filled[fill.passive.order_id] = filled.get(fill.passive.order_id, 0) + fill.qty
+    # then every client order changed only by its fills, and the historical
+    # liquidity left in the book never exceeds what the files describe
+    assert len(clients) > 20
+    assert sum(filled.get(order.order_id, 0) for order in clients) > 0
+    for order in clients:
+        assert order.filled == filled.get(order.order_id, 0)
+    for side in (BUY, SELL):
+        files = dict(replay.depth(side))
+        for px, shown, _ in book.depth(side, 1_000):
+            clients_here = sum(o.leaves for o in clients if o.live and o.side is side and o.px == px)
+            assert shown - clients_here <= files.get(px, 0)
+
+
 # --- replay mechanics -----------------------------------------------------------------
 
 

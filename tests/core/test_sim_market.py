@@ -60,7 +60,13 @@ def test_the_same_seed_replays_the_same_market_event_for_event():
         sim.send(order("C1", "PRIM", Side.BUY, 5000))
         sim.run_until(OPEN_NS + 600 * NS)
         reports, prints = sim.drain()
-        runs.append(([(p.venue, p.px, p.qty, p.aggressor) for p in prints], [(r.exec_type, r.last_qty, r.last_px) for r in executions(reports)], sim.nbbo("ACME")))
+        runs.append(
+            (
+                [(p.venue, p.px, p.qty, p.aggressor) for p in prints],
+                [(r.exec_type, r.last_qty, r.last_px) for r in executions(reports)],
+                sim.nbbo("ACME"),
+            )
+        )
     # then
     assert runs[0] == runs[1]
     assert len(runs[0][0]) > 100  # a real market, not an empty one

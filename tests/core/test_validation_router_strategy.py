@@ -216,7 +216,7 @@ def test_strategy_for_a_limit_order_is_direct_resting():
     # given / when
     choice = strategy_choose(ord_type=OrdType.LIMIT)
     # then
-    assert choice == StrategyChoice(DIRECT, "send the whole quantity to one lit venue: it rests as a DAY limit order", {})
+    assert choice == StrategyChoice(DIRECT, "send the whole quantity to one lit venue: it works as a limit order for its time in force", {})
     assert DIRECT == "DIRECT"
 
 
@@ -247,3 +247,22 @@ def test_direct_market_slice_is_everything_left_as_ioc():
 def test_direct_slices_nothing_when_nothing_is_left(leaves):
     # given / when / then
     assert direct_slices(leaves_qty=D(leaves), ord_type=OrdType.LIMIT, limit_px=D("10.00")) == []
+
+
+@pytest.mark.parametrize(
+    ("ord_type", "tif", "child_tif"),
+    [
+        (OrdType.LIMIT, TimeInForce.IOC, TimeInForce.IOC),
+        (OrdType.LIMIT, TimeInForce.GTC, TimeInForce.GTC),
+        (OrdType.LIMIT, TimeInForce.FOK, TimeInForce.FOK),
+        (OrdType.MARKET, TimeInForce.DAY, TimeInForce.IOC),
+        (OrdType.MARKET, TimeInForce.FOK, TimeInForce.FOK),
+    ],
+)
+def test_direct_child_keeps_the_parents_time_in_force_but_a_market_order_never_rests(ord_type, tif, child_tif):
+    # given / when
+    slices = direct_slices(
+        leaves_qty=D("100"), ord_type=ord_type, limit_px=D("10.00") if ord_type is OrdType.LIMIT else None, tif=tif
+    )
+    # then
+    assert [s.tif for s in slices] == [child_tif]
