@@ -1,8 +1,95 @@
-"""The venues app's reads."""
+"""The venues app's reads: stored analytics, and the simulator's inputs as the admin set them."""
 
-from venues.models import InstrumentAnalytics
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from trading.enums import AssetClass, VenueKind
+from venues.models import InstrumentAnalytics, MarketSimulator, SimulatedInstrument, Venue
+from venues.sim.lit import Listing, VenueSpec
+from venues.sim.market import MarketConfig
+from venues.sim.params import Regime, SessionState
+from venues.sim.ticks import TickTable
+
+SIMULATED_KINDS = (VenueKind.LIT, VenueKind.DARK)
+OPTION_ADV_SHARE = Decimal("0.01")  # an option trades a sliver of a stock's volume
 
 
 def analytics_get(symbol: str) -> InstrumentAnalytics | None:
     """Return the symbol's stored analytics, or None if none were computed yet."""
     return InstrumentAnalytics.objects.filter(symbol=symbol).first()
+
+
+def _refdata() -> list[dict[str, Any]]:
+    return list(import_string(settings.GATEWAY_REFDATA)())
+
+
+def listings_read() -> list[Listing]:
+    """Return every active instrument as the venues see it (through ``GATEWAY_REFDATA``: venues import no OMS code)."""
+    return [
+        Listing(symbol=row["symbol"], tick_size=row["tick_size"], lot_size=row["lot_size"], ref_px=row["ref_px"])
+        for row in _refdata()
+    ]
+
+
+def simulator_get() -> MarketSimulator:
+    """Return the simulator's settings row, or the defaults when none was saved."""
+    return MarketSimulator.objects.filter(pk=1).first() or MarketSimulator()
+
+
+def market_config_read(*, seed: int | None = None) -> MarketConfig:
+    """Return the simulator's configuration: admin's settings, per-instrument overrides, thin options."""
+    sim = simulator_get()
+    overrides: dict[str, dict[str, Any]] = {}
+    for row in _refdata():
+        if row.get("asset_class") == AssetClass.OPTION:
+            overrides[row["symbol"]] = {"adv": sim.adv_shares * OPTION_ADV_SHARE}
+    for own in SimulatedInstrument.objects.all():
+        entry = overrides.setdefault(own.symbol, {})
+        entry.update({k: v for k, v in (("regime", own.regime), ("volatility", own.volatility), ("adv", own.adv_shares)) if v})
+    return MarketConfig(
+        seed=sim.seed if seed is None else seed,
+        regime=Regime(sim.regime),
+        volatility=float(sim.volatility),
+        trend_bps_per_hour=float(sim.trend_bps_per_hour),
+        impact_coefficient=float(sim.impact_coefficient),
+        permanent_share=float(sim.permanent_impact_share),
+        adv=float(sim.adv_shares),
+        overrides=overrides,
+    )
+
+
+def regimes_read() -> dict[str, Regime]:
+    """Return each listed symbol's regime: its own override, else the simulator's."""
+    sim = simulator_get()
+    regimes = {row["symbol"]: Regime(sim.regime) for row in _refdata()}
+    regimes.update({own.symbol: Regime(own.regime) for own in SimulatedInstrument.objects.exclude(regime="")})
+    return regimes
+
+
+def venue_specs_read() -> list[tuple[VenueKind, VenueSpec]]:
+    """Return the active simulated venues (lit and dark) as the simulator takes them."""
+    return [
+        (
+            VenueKind(v.kind),
+            VenueSpec(
+                code=v.code,
+                maker_fee=v.maker_fee,
+                taker_fee=v.taker_fee,
+                latency_ns=v.latency_ms * 1_000_000,
+                tick_table=TickTable.from_rows(v.tick_table),
+                weight=Decimal(v.depth_scale),
+            ),
+        )
+        for v in Venue.objects.filter(kind__in=SIMULATED_KINDS, active=True)
+    ]
+
+
+def venue_states_read() -> dict[str, SessionState]:
+    """Return the venues the operator halted or closed."""
+    return {
+        venue.code: SessionState(venue.session_state)
+        for venue in Venue.objects.filter(kind__in=SIMULATED_KINDS, active=True).exclude(session_state=SessionState.OPEN)
+    }

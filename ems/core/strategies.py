@@ -28,7 +28,11 @@ DIRECT = "DIRECT"
 
 def strategy_choose(*, ord_type: OrdType) -> StrategyChoice:
     """Return the strategy for a parent order. This first cut has one: DIRECT."""
-    how = "works as a limit order for its time in force" if ord_type is OrdType.LIMIT else "takes liquidity now; any remainder is cancelled (IOC)"
+    how = (
+        "works as a limit order for its time in force"
+        if ord_type is OrdType.LIMIT
+        else "takes liquidity now; any remainder is cancelled (IOC)"
+    )
     return StrategyChoice(DIRECT, f"send the whole quantity to one lit venue: it {how}")
 
 

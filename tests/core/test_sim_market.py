@@ -1,5 +1,6 @@
 """The simulated market as a whole: seeded replay, impact, sessions, latency, regimes, dark liquidity."""
 
+import itertools
 import math
 import random
 import statistics
@@ -223,7 +224,7 @@ def test_the_regime_sets_how_fast_fair_value_moves(regime, ratio):
     fair = FairValue(model, random.Random(11), start_ns=OPEN_NS)
     # when we look once a minute for a day
     values = [fair.at(OPEN_NS + minute * 60 * NS) for minute in range(391)]
-    returns = [math.log(b / a) for a, b in zip(values, values[1:], strict=False)]
+    returns = [math.log(b / a) for a, b in itertools.pairwise(values)]
     # then the annualised volatility is the model's times the regime's multiple
     annual = statistics.pstdev(returns) * math.sqrt(390 * 252)
     assert annual == pytest.approx(0.25 * ratio, rel=0.15)

@@ -216,7 +216,8 @@ def test_strategy_for_a_limit_order_is_direct_resting():
     # given / when
     choice = strategy_choose(ord_type=OrdType.LIMIT)
     # then
-    assert choice == StrategyChoice(DIRECT, "send the whole quantity to one lit venue: it works as a limit order for its time in force", {})
+    how = "send the whole quantity to one lit venue: it works as a limit order for its time in force"
+    assert choice == StrategyChoice(DIRECT, how, {})
     assert DIRECT == "DIRECT"
 
 

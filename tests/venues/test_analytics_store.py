@@ -1,8 +1,6 @@
 """Stored instrument analytics: the service, the selector, the refresh command, and the venues admin."""
 
 import io
-import sys
-import types
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -52,7 +50,7 @@ def simulated_history(monkeypatch: pytest.MonkeyPatch, settings: Any) -> list[tu
     """Replace the simulator's history with a fixed two-day one; return the calls (symbol, days, seed)."""
     calls: list[tuple[str, int, int]] = []
 
-    def history_simulate(listing: Any, *, days: int, seed: int) -> MarketHistory:
+    def history_simulate(listing: Any, *, days: int, seed: int, config: Any = None) -> MarketHistory:
         calls.append((listing.symbol, days, seed))
         px = listing.ref_px
         day1, day2 = date(2024, 1, 2), date(2024, 1, 3)
@@ -62,9 +60,7 @@ def simulated_history(monkeypatch: pytest.MonkeyPatch, settings: Any) -> list[tu
         trades = [TradeRecord(day1, OPEN + MINUTE, px, Decimal(400)), TradeRecord(day2, OPEN + MINUTE, px, Decimal(600))]
         return MarketHistory(listing.symbol, OPEN, CLOSE, trades, quotes)
 
-    module = types.ModuleType("venues.sim.history")
-    module.history_simulate = history_simulate  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "venues.sim.history", module)
+    monkeypatch.setattr("venues.services.history_simulate", history_simulate)
     settings.GATEWAY_REFDATA = "tests.venues.test_analytics_store.fake_listings"
     return calls
 
@@ -123,7 +119,7 @@ def test_refresh_defaults_to_every_listing_and_the_simulators_seed(simulated_his
 @pytest.mark.django_db
 def test_refresh_rejects_a_symbol_that_is_not_listed(simulated_history):
     # given / when / then
-    with pytest.raises(CommandError, match="invalid `--symbols`, not listed: ZZZ"):
+    with pytest.raises(CommandError, match="invalid `symbols`, not listed: ZZZ"):
         call_command("analytics_refresh", "--symbols", "AAA,ZZZ", stdout=io.StringIO())
     # and nothing was simulated or stored
     assert simulated_history == []

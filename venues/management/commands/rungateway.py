@@ -4,73 +4,26 @@ import logging
 import signal
 import threading
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.utils.module_loading import import_string
 
 from config.celery import app as celery_app
 from config.redis import redis_client
-from trading.enums import AssetClass, VenueKind
 from trading.messages import ExecutionReport
 from venues.gateway import Controls, Gateway
-from venues.models import MarketSimulator, SimulatedInstrument, Venue
-from venues.sim.lit import Listing, VenueSpec
-from venues.sim.market import MarketConfig, SimMarket
-from venues.sim.params import Regime, SessionState
-from venues.sim.ticks import TickTable
+from venues.selectors import listings_read, market_config_read, regimes_read, venue_specs_read, venue_states_read
+from venues.sim.market import SimMarket
 
 log = logging.getLogger(__name__)
 
 REPORTS_TASK = "ems.reports_apply"
-SIMULATED_KINDS = (VenueKind.LIT, VenueKind.DARK)
-OPTION_ADV_SHARE = Decimal("0.01")  # an option trades a sliver of a stock's volume
-
-
-def _rows() -> list[dict[str, Any]]:
-    return list(import_string(settings.GATEWAY_REFDATA)())
-
-
-def _listings() -> list[Listing]:
-    return [
-        Listing(symbol=row["symbol"], tick_size=row["tick_size"], lot_size=row["lot_size"], ref_px=row["ref_px"]) for row in _rows()
-    ]
-
-
-def _config(seed: int | None) -> MarketConfig:
-    sim = MarketSimulator.objects.filter(pk=1).first() or MarketSimulator()
-    overrides: dict[str, dict[str, Any]] = {}
-    for row in _rows():
-        if row.get("asset_class") == AssetClass.OPTION:
-            overrides[row["symbol"]] = {"adv": sim.adv_shares * OPTION_ADV_SHARE}
-    for own in SimulatedInstrument.objects.all():
-        entry = overrides.setdefault(own.symbol, {})
-        entry.update({k: v for k, v in (("regime", own.regime), ("volatility", own.volatility), ("adv", own.adv_shares)) if v})
-    return MarketConfig(
-        seed=sim.seed if seed is None else seed,
-        regime=Regime(sim.regime),
-        volatility=float(sim.volatility),
-        trend_bps_per_hour=float(sim.trend_bps_per_hour),
-        impact_coefficient=float(sim.impact_coefficient),
-        permanent_share=float(sim.permanent_impact_share),
-        adv=float(sim.adv_shares),
-        overrides=overrides,
-    )
 
 
 def _controls() -> Controls:
-    sim = MarketSimulator.objects.filter(pk=1).first() or MarketSimulator()
-    regimes = {row["symbol"]: Regime(sim.regime) for row in _rows()}
-    regimes.update({own.symbol: Regime(own.regime) for own in SimulatedInstrument.objects.exclude(regime="")})
-    states = {
-        venue.code: SessionState(venue.session_state)
-        for venue in Venue.objects.filter(kind__in=SIMULATED_KINDS, active=True)
-        if venue.session_state != SessionState.OPEN
-    }
-    return Controls(venue_states=states, regimes=regimes)
+    return Controls(venue_states=venue_states_read(), regimes=regimes_read())
 
 
 def _send_reports(reports: list[ExecutionReport]) -> None:
@@ -86,24 +39,11 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         started = datetime.now(UTC)
         session = started.strftime("%Y%m%d%H%M%S%f")
-        venues = [
-            (
-                VenueKind(v.kind),
-                VenueSpec(
-                    code=v.code,
-                    maker_fee=v.maker_fee,
-                    taker_fee=v.taker_fee,
-                    latency_ns=v.latency_ms * 1_000_000,
-                    tick_table=TickTable.from_rows(v.tick_table),
-                    weight=Decimal(v.depth_scale),
-                ),
-            )
-            for v in Venue.objects.filter(kind__in=SIMULATED_KINDS, active=True)
-        ]
+        venues = venue_specs_read()
         market = SimMarket(
-            config=_config(options.get("seed")),
+            config=market_config_read(seed=options.get("seed")),
             venues=venues,
-            listings=_listings(),
+            listings=listings_read(),
             day=started.date(),
             session=session,
             wall_clock=lambda: datetime.now(UTC),
@@ -125,7 +65,7 @@ class Command(BaseCommand):
             stop=stop,
             publish_seconds=settings.SIM_PUBLISH_SECONDS,
             control_seconds=settings.SIM_CONTROL_SECONDS,
-            listings=_listings,
+            listings=listings_read,
             controls=_controls,
         )
         self.stdout.write("gateway stopped")
