@@ -88,8 +88,13 @@ def execution_start(*, parent_id: int) -> Execution | None:
 
 
 def _route(*, side: Side, symbol: str) -> tuple[Venue, str]:
-    venues = {v.code: v for v in Venue.objects.filter(kind=VenueKind.LIT, active=True)}
     tops = {top.venue: top for top in top_read(redis_client(), symbol)}
+    # A venue the market data shows halted or closed is not a place to send an order.
+    venues = {
+        v.code: v
+        for v in Venue.objects.filter(kind=VenueKind.LIT, active=True)
+        if v.code not in tops or tops[v.code].state == "OPEN"
+    }
     quotes = []
     for code, venue in venues.items():
         top = tops.get(code)
