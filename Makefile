@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 WEB_PORT ?= 8000
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install run test lint clean
+.PHONY: install run test lint bench clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ run: $(BIN)/.installed var/secret_key
 
 test: $(BIN)/.installed
 	pytest
+
+bench: $(BIN)/.installed
+	python -m venues.sim.bench --json var/bench/sim.json $(BENCH_ARGS)
 
 lint: $(BIN)/.installed
 	ruff check .
