@@ -62,7 +62,7 @@ def view(book: OrderBook) -> tuple[object, ...]:
 class _Queued:
     """The model's view of one resting order: its place in its price's queue, what it shows, what is left."""
 
-    __slots__ = ("order", "seq", "shown", "leaves")
+    __slots__ = ("leaves", "order", "seq", "shown")
 
     def __init__(self, order: Order, seq: int) -> None:
         self.order = order
@@ -353,7 +353,11 @@ class BookMachine(RuleBasedStateMachine):
             for q in sorted(within, key=lambda q: (-price(q.order) if opposite is BUY else price(q.order), q.seq)):
                 if aggressor.stp is not STP.NONE and q.order.owner == aggressor.owner:
                     if aggressor.stp in (STP.CANCEL_NEWEST, STP.CANCEL_BOTH):
-                        break  # matching would stop at the aggressor's own order
+                        # Matching would stop at the aggressor's own order; an iceberg ahead of it at its
+                        # price refills behind it, so only the displayed part of those is in reach.
+                        ahead = [o for o in within if price(o.order) == price(q.order) and o.seq < q.seq]
+                        tradable -= sum(o.leaves - o.shown for o in ahead)
+                        break
                     continue
                 tradable += q.leaves
             assert tradable < need, f"{aggressor} was cancelled with {reason} though {tradable} could trade"
@@ -361,7 +365,8 @@ class BookMachine(RuleBasedStateMachine):
             assert reason is (CancelReason.NO_LIQUIDITY if limit is None else CancelReason.IOC_REMAINDER)
             for order in self.book.orders():
                 if order.side is opposite and (aggressor.stp is STP.NONE or order.owner != aggressor.owner):
-                    assert limit is not None and beyond(aggressor.side, price(order), limit), f"{aggressor} left {order}"
+                    assert limit is not None, f"{aggressor} left {order}"
+                    assert beyond(aggressor.side, price(order), limit), f"{aggressor} left {order}"
 
 
 BookMachine.TestCase.settings = settings(
