@@ -858,6 +858,43 @@ def test_min_qty_with_cancel_both_never_trades_less_than_the_minimum():
     assert resting_ids(book) == [1, 2, 3]
 
 
+def test_fok_with_cancel_newest_cannot_reach_iceberg_size_hidden_behind_its_own_order():
+    # given another owner's iceberg of 4 showing 2, then our own 5, at one price
+    book = book_with(Order(1, BUY, 99, 4, peak=2, owner="other"), Order(2, BUY, 99, 5, owner="me"))
+    before = snapshot(book)
+    aggressor = Order(3, SELL, None, 4, owner="me", tif=FOK, stp=STP.CANCEL_NEWEST)
+    # when we sell 4, fill or kill
+    outcome = book.add(aggressor)
+    # then after the first 2 the iceberg refills behind our own order, so 4 cannot trade: nothing does
+    assert fills(outcome) == []
+    assert cancels(outcome) == [(3, CancelReason.FOK_UNFILLED)]
+    assert snapshot(book) == before
+
+
+def test_min_qty_with_cancel_both_cannot_count_iceberg_size_hidden_behind_its_own_order():
+    # given another owner's iceberg of 6 showing 2, then our own 5, at one price
+    book = book_with(Order(1, BUY, 99, 6, peak=2, owner="other"), Order(2, BUY, 99, 5, owner="me"))
+    before = snapshot(book)
+    # when we sell 6 with a minimum of 3
+    outcome = book.add(Order(3, SELL, 99, 6, owner="me", min_qty=3, stp=STP.CANCEL_BOTH))
+    # then only the displayed 2 are in reach before our own order
+    assert fills(outcome) == []
+    assert cancels(outcome) == [(3, CancelReason.MIN_QTY_UNAVAILABLE)]
+    assert snapshot(book) == before
+
+
+def test_fok_with_cancel_newest_takes_iceberg_size_when_its_own_order_is_at_a_worse_price():
+    # given another owner's iceberg of 4 showing 2 at 99, our own 5 at 98
+    book = book_with(Order(1, BUY, 99, 4, peak=2, owner="other"), Order(2, BUY, 98, 5, owner="me"))
+    aggressor = Order(3, SELL, None, 4, owner="me", tif=FOK, stp=STP.CANCEL_NEWEST)
+    # when
+    outcome = book.add(aggressor)
+    # then the hidden size refills ahead of anything of ours
+    assert fills(outcome) == [(3, 1, 99, 2), (3, 1, 99, 2)]
+    assert outcome.cancelled == []
+    assert resting_ids(book) == [2]
+
+
 # --- ids, validation, end of session -----------------------------------
 
 
