@@ -4,7 +4,8 @@ After every operation: the book is not crossed; quantity is conserved; fills
 respect price-time priority (a model of each price's queue, with iceberg
 refills sent to the back, must agree with the book); depth equals the displayed
 size of the live orders; an order taken out never trades again; everything
-resting is live with something left to do.
+resting is live with something left to do; FOK is all or nothing, a minimum
+quantity is met, and each cancellation's reason holds against the book before.
 """
 
 from collections import defaultdict

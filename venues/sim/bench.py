@@ -1,17 +1,23 @@
-"""Speed of the simulated market's hot paths: ``python -m venues.sim.bench [--quick] [--json PATH]``.
+"""``make bench``: how fast the matching engine and the simulated market run, on one core.
+
+Pure (no Django): ``python -m venues.sim.bench [--quick] [--json PATH] [--only NAME]``.
+No test asserts these numbers: they are measured and reported.
 
 Each benchmark is a function registered under a name with ``@benchmark``; it
 takes a ``BenchConfig`` and returns a dict of figures: ``setup`` (what was run,
 in words and numbers) and ``rows`` (one dict of figures per row label). The
-command runs them all on one core, prints one aligned table and writes the
-results as JSON.
+command runs them all in one process pinned to one core, prints one aligned
+table and writes the results as JSON.
 
-The matching benchmark generates a seeded stream of adds around the touch,
-cancels of live orders and marketable orders, then replays it twice on fresh
-books: once flat out for throughput (Order construction included) and once
-with ``time.perf_counter_ns`` around each operation for latency. Generating the
-stream runs it once, so every cancel in it names an order that is live when the
-cancel arrives (a replay of the same stream reaches the same states).
+- ``matching``: a seeded stream of adds around the mid, cancels of live orders
+  and marketable orders (the mix is printed with the results), replayed on
+  fresh books: flat out for throughput (the best of a few passes, Order
+  construction included), then once more with ``time.perf_counter_ns`` around
+  each operation for latency, by operation type. Generating the stream runs
+  it, so every cancel names an order live when it arrives, and a replay reaches
+  the same states.
+- ``simulator``: the full background market (three lit venues, two dark pools,
+  three instruments) run flat out; simulated seconds per wall-clock second.
 """
 
 import argparse
@@ -24,18 +30,25 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from itertools import count
 from pathlib import Path
 from typing import Any, Final
 
-from trading.enums import Side, TimeInForce
+from trading.enums import Side, TimeInForce, VenueKind
+from venues.sim.background import NS
 from venues.sim.book import Order, OrderBook
+from venues.sim.lit import Listing, VenueSpec
+from venues.sim.market import OPEN_NS, MarketConfig, SimMarket
 
 Figures = dict[str, Any]
 Benchmark = Callable[["BenchConfig"], Figures]
 
 BENCHMARKS: dict[str, Benchmark] = {}
 
-DEFAULT_JSON: Final = Path("var/bench/matching.json")
+DEFAULT_JSON: Final = Path("var/bench/sim.json")
+DEFAULT_SEED: Final = 20_240_601
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +56,7 @@ class BenchConfig:
     """How big and which random stream: ``size`` overrides a benchmark's own size (tests use a tiny one)."""
 
     quick: bool = False
-    seed: int = 20_240_601
+    seed: int = DEFAULT_SEED
     size: int | None = None
 
 
@@ -83,29 +96,44 @@ IOC: Final = TimeInForce.IOC
 
 @dataclass(frozen=True, slots=True)
 class StreamMix:
-    """The shape of the matching stream (prices in ticks, quantities in lots)."""
+    """The shape of the matching stream (prices in ticks, quantities in lots).
 
-    add: float = 0.55  # passive limit orders, priced off the touch, never crossing on entry
-    cancel: float = 0.35  # of a live order chosen uniformly
-    take: float = 0.10  # marketable: half market orders, half IOC limits a few ticks through the touch
+    Each operation is marketable with probability ``take``; otherwise it
+    cancels a uniformly chosen live order with probability n / (n + ``target``)
+    (n orders resting, so cancels grow with the book as in queueing models of
+    order flow) and adds one otherwise. The book settles below ``target``.
+    """
+
+    take: float = 0.08  # half market orders, half IOC limits 0-3 ticks through the touch
+    target: int = 5_000
+    warmup: int = 5_000  # adds that build the book before timing starts (not timed)
     mid: int = 10_000  # where the book starts, in ticks
-    depth_ticks: float = 4.0  # mean distance of an add behind its own touch (geometric)
-    max_depth_ticks: int = 60
-    add_lots: float = 4.0  # mean add size above one lot (geometric)
-    take_lots: float = 12.0  # mean marketable size above one lot (geometric)
+    depth_ticks: float = 4.0  # mean distance of an add from the mid, geometric
+    add_lots: float = 4.0  # mean add size above one lot, geometric
+    take_lots: float = 10.0  # mean marketable size above one lot, geometric
     iceberg: float = 0.05  # share of adds that are icebergs showing ``peak`` lots
     peak: int = 2
 
     def describe(self) -> str:
         return (
-            f"{self.add:.0%} adds (DAY limits 1+{self.depth_ticks:g} ticks behind the touch on average, "
-            f"{self.iceberg:.0%} icebergs), {self.cancel:.0%} cancels of random live orders, "
-            f"{self.take:.0%} marketable (market or IOC through the touch, 1+{self.take_lots:g} lots on average)"
+            f"{self.take:.0%} marketable (market or IOC through the touch, 1+{self.take_lots:g} lots on average); "
+            f"the rest cancel a random live order with probability n/(n+{self.target}), else add a DAY limit "
+            f"(1+{self.add_lots:g} lots, {self.depth_ticks:g} ticks from the mid on average, never crossing, "
+            f"{self.iceberg:.0%} icebergs); after {self.warmup} untimed adds"
         )
 
 
 # (op, order_id, side, px, qty, tif, peak); a cancel uses only op and order_id.
 Op = tuple[int, int, Side, int | None, int, TimeInForce, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Stream:
+    warmup: list[Op]  # builds the book; replayed untimed
+    ops: list[Op]  # the timed operations
+    counts: tuple[int, int, int]  # timed ops by type: adds, cancels, takes
+    mean_resting: float  # orders resting, averaged over the timed ops
+    fills: int
 
 
 def _geometric(rng: random.Random, mean: float) -> int:
@@ -137,49 +165,55 @@ class _LiveSet:
         return len(self.ids)
 
 
-def matching_stream(ops: int, seed: int, mix: StreamMix) -> tuple[list[Op], int]:
-    """Return a stream of ``ops`` book operations and the largest number of orders resting along it.
+def matching_stream(ops: int, seed: int, mix: StreamMix) -> Stream:
+    """Return ``mix.warmup`` adds then ``ops`` mixed book operations, seeded by ``seed``.
 
     The stream is generated by running it: adds are priced from the book's
-    current touch and cancels pick among the orders live at that moment.
+    current mid and cancels pick among the orders live at that moment, so a
+    replay on a fresh book cancels only live orders.
     """
     rng = random.Random(seed)
     book = OrderBook("BENCH")
     live = _LiveSet()
+    warmup: list[Op] = []
     stream: list[Op] = []
-    order_ids = iter(range(1, 2 * ops + 2))
-    most = 0
-    add_cut = mix.add
-    cancel_cut = mix.add + mix.cancel
-    for _ in range(ops):
-        draw = rng.random()
+    counts = [0, 0, 0]
+    order_ids = count(1)
+    resting = 0
+    fills = 0
+    for n in range(mix.warmup + ops):
+        timed = n >= mix.warmup
         side = BUY if rng.random() < 0.5 else SELL
-        if draw >= add_cut and draw < cancel_cut and len(live):
-            order_id = live.ids[rng.randrange(len(live))]
-            op: Op = (CANCEL, order_id, side, None, 0, DAY, 0)
-            book.cancel(order_id)
-            live.remove(order_id)
-        elif draw >= cancel_cut:
+        if timed and rng.random() < mix.take:
             qty = 1 + _geometric(rng, mix.take_lots)
             touch = book.best(SELL if side is BUY else BUY)
             px = None
             if touch is not None and rng.random() < 0.5:
                 through = rng.randint(0, 3)
                 px = touch + through if side is BUY else touch - through
-            op = (TAKE, next(order_ids), side, px, qty, IOC, 0)
+            op: Op = (TAKE, next(order_ids), side, px, qty, IOC, 0)
             outcome = book.add(Order(op[1], side, px, qty, tif=IOC))
-            for fill in outcome.fills:
-                if fill.passive.leaves == 0:
-                    live.remove(fill.passive.order_id)
-        else:  # an add, also when a cancel finds nothing live
+            fills += len(outcome.fills)
+            for order_id in {fill.passive.order_id for fill in outcome.fills if fill.passive.leaves == 0}:
+                live.remove(order_id)  # an iceberg may appear in several fills
+        elif timed and len(live) and rng.random() < len(live) / (len(live) + mix.target):
+            order_id = live.ids[rng.randrange(len(live))]
+            op = (CANCEL, order_id, side, None, 0, DAY, 0)
+            book.cancel(order_id)
+            live.remove(order_id)
+        else:
             bid, ask = book.best(BUY), book.best(SELL)
-            behind = 1 + min(_geometric(rng, mix.depth_ticks), mix.max_depth_ticks)
+            if bid is not None and ask is not None:
+                low, high = (bid + ask) // 2, (bid + ask + 1) // 2
+            else:
+                low = high = bid if bid is not None else ask if ask is not None else mix.mid
+            away = _geometric(rng, mix.depth_ticks)
             if side is BUY:
-                px = (bid if bid is not None else mix.mid) - behind + 1
+                px = low - away
                 if ask is not None and px >= ask:
                     px = ask - 1  # a maker's add never crosses
             else:
-                px = (ask if ask is not None else mix.mid) + behind - 1
+                px = high + away
                 if bid is not None and px <= bid:
                     px = bid + 1
             qty = 1 + _geometric(rng, mix.add_lots)
@@ -188,38 +222,49 @@ def matching_stream(ops: int, seed: int, mix: StreamMix) -> tuple[list[Op], int]
             outcome = book.add(Order(op[1], side, px, qty, tif=DAY, peak=peak))
             assert not outcome.fills, "a passive add traded"
             live.add(op[1])
-        stream.append(op)
-        most = max(most, len(live))
-    return stream, most
+        if timed:
+            stream.append(op)
+            counts[op[0]] += 1
+            resting += len(live)
+        else:
+            warmup.append(op)
+    return Stream(warmup, stream, (counts[0], counts[1], counts[2]), resting / max(1, ops), fills)
 
 
-def _replay(stream: list[Op]) -> tuple[int, int, int, int]:
-    """Run ``stream`` on a fresh book; return (ns elapsed, ops, fills, cancels that found no order)."""
+def _book_after(warmup: list[Op]) -> OrderBook:
     book = OrderBook("BENCH")
+    for _op, order_id, side, px, qty, tif, peak in warmup:
+        book.add(Order(order_id, side, px, qty, tif=tif, peak=peak))
+    return book
+
+
+def _replay(stream: Stream) -> tuple[int, int, int, int]:
+    """Run ``stream`` on a fresh book; return (ns elapsed for the timed ops, ops, fills, cancels that found nothing)."""
+    book = _book_after(stream.warmup)
     add = book.add
     cancel = book.cancel
     fills = 0
     misses = 0
     clock = time.perf_counter_ns
     start = clock()
-    for op, order_id, side, px, qty, tif, peak in stream:
+    for op, order_id, side, px, qty, tif, peak in stream.ops:
         if op == CANCEL:
             if cancel(order_id) is None:
                 misses += 1
         else:
             fills += len(add(Order(order_id, side, px, qty, tif=tif, peak=peak)).fills)
     elapsed = clock() - start
-    return elapsed, len(stream), fills, misses
+    return elapsed, len(stream.ops), fills, misses
 
 
-def _latencies(stream: list[Op]) -> list[list[int]]:
+def _latencies(stream: Stream) -> list[list[int]]:
     """Run ``stream`` on a fresh book timing each operation; return the ns of each, by op type."""
-    book = OrderBook("BENCH")
+    book = _book_after(stream.warmup)
     add = book.add
     cancel = book.cancel
     clock = time.perf_counter_ns
     by_op: list[list[int]] = [[], [], []]
-    for op, order_id, side, px, qty, tif, peak in stream:
+    for op, order_id, side, px, qty, tif, peak in stream.ops:
         if op == CANCEL:
             start = clock()
             cancel(order_id)
@@ -254,41 +299,81 @@ def _latency_row(samples: list[int]) -> dict[str, float]:
 @benchmark("matching")
 def bench_matching(config: BenchConfig) -> Figures:
     """Time the order book on a mixed stream: throughput over the best of a few passes, then per-op latency."""
-    ops = config.size or (20_000 if config.quick else 300_000)
+    size = config.size or (20_000 if config.quick else 1_000_000)
     repeats = 2 if config.quick else 3
     mix = StreamMix()
-    stream, most_resting = matching_stream(ops, config.seed, mix)
+    stream = matching_stream(size, config.seed, mix)
     passes = []
     for _ in range(repeats):
-        gc.collect()  # each pass starts from the same heap; the collector stays on, as in the simulator
+        gc.collect()  # each pass starts from a collected heap; the collector stays on, as in the simulator
         passes.append(_replay(stream))
-    elapsed_ns, counted, fills, misses = min(passes)
+    elapsed_ns, ops, fills, misses = min(passes)
     gc.collect()
     by_op = _latencies(stream)
-    every = [ns for samples in by_op for ns in samples]
-    all_row = {"ops_per_s": counted / (elapsed_ns / 1e9), **_latency_row(every)}
-    rows: dict[str, dict[str, float]] = {"all": all_row}
+    rows: dict[str, dict[str, float]] = {
+        "all": {"ops_per_s": ops / (elapsed_ns / 1e9), **_latency_row([ns for samples in by_op for ns in samples])}
+    }
     for op, name in enumerate(OP_NAMES):
         rows[name] = _latency_row(by_op[op])
+    adds, cancels, takes = stream.counts
     return {
         "setup": {
             "mix": mix.describe(),
-            "stream_ops": len(stream),
-            "ops": counted,
+            "realized": f"{adds / ops:.1%} adds, {cancels / ops:.1%} cancels, {takes / ops:.1%} marketable",
+            "stream_ops": len(stream.ops),
+            "ops": ops,
             "fills": fills,
-            "cancel_misses": misses,
-            "most_resting": most_resting,
+            "replay_matches_stream": fills == stream.fills and misses == 0,
+            "mean_resting": round(stream.mean_resting),
             "seed": config.seed,
             "throughput": f"best of {repeats} passes, Order construction included",
-            "latency": "one pass, perf_counter_ns around each op (its own ~50 ns included)",
+            "latency": "one more pass, perf_counter_ns around each op (its own cost included)",
         },
         "rows": rows,
     }
 
 
+# --- the simulated market --------------------------------------------------
+
+
+@benchmark("simulator")
+def bench_simulator(config: BenchConfig) -> Figures:
+    """Run the whole background market flat out: events handled and simulated seconds per wall-clock second."""
+    seconds = config.size or (300 if config.quick else 3600)
+    d = Decimal
+    venues = (
+        (VenueKind.LIT, VenueSpec("PRIM", d("-0.0020"), d("0.0030"), latency_ns=1_000_000, weight=d(3))),
+        (VenueKind.LIT, VenueSpec("SEC1", d("-0.0015"), d("0.0025"), latency_ns=2_000_000, weight=d("1.5"))),
+        (VenueKind.LIT, VenueSpec("SEC2", d("0.0010"), d("-0.0005"), latency_ns=3_000_000, weight=d(1))),
+        (VenueKind.DARK, VenueSpec("DRK1", d("0.0010"), d("0.0010"))),
+        (VenueKind.DARK, VenueSpec("DRK2", d("0.0008"), d("0.0008"))),
+    )
+    listings = [
+        Listing("AAA", d("0.01"), d(1), d("101.50")),
+        Listing("BBB", d("0.01"), d(1), d("44.20")),
+        Listing("CCC", d("0.01"), d(100), d("18.75")),
+    ]
+    market = SimMarket(config=MarketConfig(seed=config.seed), venues=venues, listings=listings, day=date(2026, 1, 5))
+    gc.collect()
+    started = time.perf_counter_ns()
+    events = market.run_until(OPEN_NS + seconds * NS)
+    elapsed_s = (time.perf_counter_ns() - started) / 1e9
+    _reports, prints = market.drain()
+    return {
+        "setup": {
+            "market": f"{len(venues)} venues (3 lit, 2 dark), {len(listings)} instruments, background traders from the open",
+            "simulated_s": seconds,
+            "trades": len(prints),
+            "seed": config.seed,
+        },
+        "rows": {"market": {"count": events, "ops_per_s": events / elapsed_s, "sim_s_per_wall_s": seconds / elapsed_s}},
+    }
+
+
 # --- the command -----------------------------------------------------------
 
-COLUMNS: Final = ("count", "ops_per_s", "mean_us", "p50_us", "p99_us", "p999_us", "max_us")
+# Columns in this order; a row shows those it has. ``count`` and ``ops_per_s`` are operations (or events).
+COLUMNS: Final = ("count", "ops_per_s", "mean_us", "p50_us", "p99_us", "p999_us", "max_us", "sim_s_per_wall_s")
 
 
 def _cell(value: object) -> str:
@@ -304,7 +389,7 @@ def table(results: dict[str, Figures]) -> str:
     lines = []
     for name, figures in results.items():
         for key, value in figures.get("setup", {}).items():
-            lines.append(f"{name} {key}: {_cell(value)}")
+            lines.append(f"{name} {key}: {value}")
     columns = [column for column in COLUMNS if any(column in row for f in results.values() for row in f["rows"].values())]
     header = ["benchmark", "row", *columns]
     body = [
@@ -333,10 +418,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m venues.sim.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run (about 2 s)")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"where to write the results (default {DEFAULT_JSON})")
-    parser.add_argument("--seed", type=int, default=BenchConfig.seed)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--only", action="append", choices=sorted(BENCHMARKS), help="run only this benchmark (repeatable)")
+    parser.add_argument("--no-pin", action="store_true", help="leave the process free to move between cores")
     args = parser.parse_args(argv)
-    cores = _pin_to_one_core()
+    cores = "not pinned" if args.no_pin else _pin_to_one_core()
     config = BenchConfig(quick=args.quick, seed=args.seed)
     results = run(config, args.only)
     sys.stdout.write(table(results) + "\n")
@@ -347,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
         "cores": cores,
         "quick": args.quick,
         "seed": args.seed,
-        "benchmarks": results,
+        "results": results,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n")

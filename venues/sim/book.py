@@ -344,16 +344,22 @@ class OrderBook:
             px = sign * key
             if order.px is not None and (px > order.px if side is BUY else px < order.px):
                 break
+            shown = leaves = 0
             for resting in book[px].queue:
                 if not resting.live:
                     continue
                 if stp is not _STP_NONE and resting.owner == order.owner:
                     if stops_at_self:
-                        return total
+                        # an iceberg ahead of it refills behind it, so only displayed size is in reach
+                        return total + shown
                     continue
-                total += resting.leaves
-                if total >= need:
-                    return total
+                shown += resting.shown
+                leaves += resting.leaves
+                if total + shown >= need:
+                    return total + shown
+            total += leaves
+            if total >= need:
+                return total
         return total
 
     def _match(self, order: Order, opposite: Side, fills: list[Fill], cancelled: list[Order], restated: list[Order]) -> None:
