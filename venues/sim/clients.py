@@ -14,10 +14,12 @@ from decimal import Decimal
 from enum import StrEnum
 from itertools import count
 
-from trading.enums import ExecType, Liquidity
+from trading.enums import ExecType, Liquidity, OrdType
 from trading.messages import CancelReject, ExecutionReport, NewOrder
 from trading.numbers import ZERO, avg_px, quantize_money
 from trading.states import OrdStatus
+from venues.sim.params import SessionState
+from venues.sim.ticks import Grid
 
 CLIENT = "client"
 
@@ -37,6 +39,32 @@ class RejectCode(StrEnum):
     UNKNOWN_ORDER = "UNKNOWN_ORDER"
     TOO_LATE = "TOO_LATE"
     UNSUPPORTED = "UNSUPPORTED"
+
+
+def order_check(
+    msg: NewOrder, grid: Grid, *, venue: str, state: SessionState, sizes: tuple[str, ...]
+) -> tuple[RejectCode, str] | None:
+    """Return why a venue in ``state`` refuses ``msg`` on its own terms, or None.
+
+    The checks every venue makes: open, size on the lot, the optional ``sizes``
+    (``min_qty``, ``display_qty``) lot multiples up to the qty, a limit on the tick.
+    """
+    if state is not SessionState.OPEN:
+        return RejectCode.VENUE_CLOSED, f"{venue} is {state.lower()}"
+    if msg.qty <= 0:
+        return RejectCode.INVALID_QTY, f"invalid `qty`, was {msg.qty}: must be positive"
+    if not grid.on_lot(msg.qty):
+        return RejectCode.NOT_LOT_MULTIPLE, f"invalid `qty`, was {msg.qty}: not a multiple of the lot {grid.lot}"
+    for name in sizes:
+        value = getattr(msg, name)
+        if value and (not grid.on_lot(value) or value > msg.qty):
+            return RejectCode.INVALID_QTY, f"invalid `{name}`, was {value}: a lot multiple up to the qty {msg.qty}"
+    if msg.ord_type is OrdType.LIMIT:
+        if msg.limit_px is None or msg.limit_px <= 0:
+            return RejectCode.INVALID_PRICE, f"invalid `limit_px`, was {msg.limit_px}: a limit order needs a positive price"
+        if not grid.on_tick(msg.limit_px):
+            return RejectCode.OFF_TICK, f"invalid `limit_px`, was {msg.limit_px}: not on the tick {grid.tick_at(msg.limit_px)}"
+    return None
 
 
 @dataclass(slots=True)

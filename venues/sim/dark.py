@@ -26,7 +26,7 @@ from trading.enums import ExecType, Liquidity, OrdType, Peg, Side, TimeInForce
 from trading.messages import CancelRequest, NewOrder, ReplaceRequest
 from trading.numbers import ZERO
 from trading.states import OrdStatus
-from venues.sim.clients import CLIENT, ClientOrders, Message, RejectCode
+from venues.sim.clients import CLIENT, ClientOrders, Message, RejectCode, order_check
 from venues.sim.lit import Listing, Print, VenueSpec
 from venues.sim.params import SessionState
 from venues.sim.ticks import Grid
@@ -179,20 +179,9 @@ class DarkPool:
         pool = self.pools.get(msg.symbol)
         if pool is None:
             return RejectCode.UNKNOWN_SYMBOL, f"unknown symbol {msg.symbol!r}"
-        if self.state is not SessionState.OPEN:
-            return RejectCode.VENUE_CLOSED, f"{self.code} is {self.state.lower()}"
-        grid = pool.grid
-        if msg.qty <= 0:
-            return RejectCode.INVALID_QTY, f"invalid `qty`, was {msg.qty}: must be positive"
-        if not grid.on_lot(msg.qty):
-            return RejectCode.NOT_LOT_MULTIPLE, f"invalid `qty`, was {msg.qty}: not a multiple of the lot {grid.lot}"
-        if msg.min_qty and (not grid.on_lot(msg.min_qty) or msg.min_qty > msg.qty):
-            return RejectCode.INVALID_QTY, f"invalid `min_qty`, was {msg.min_qty}: a lot multiple up to the qty {msg.qty}"
-        if msg.ord_type is OrdType.LIMIT:
-            if msg.limit_px is None or msg.limit_px <= 0:
-                return RejectCode.INVALID_PRICE, f"invalid `limit_px`, was {msg.limit_px}: a limit order needs a positive price"
-            if not grid.on_tick(msg.limit_px):
-                return RejectCode.OFF_TICK, f"invalid `limit_px`, was {msg.limit_px}: not on the tick {grid.tick_at(msg.limit_px)}"
+        problem = order_check(msg, pool.grid, venue=self.code, state=self.state, sizes=("min_qty",))
+        if problem is not None:
+            return problem
         if msg.post_only or msg.display_qty:
             return RejectCode.UNSUPPORTED, "a dark pool displays nothing: no post-only or iceberg orders"
         return None

@@ -21,7 +21,7 @@ from trading.messages import CancelRequest, ExecutionReport, NewOrder, ReplaceRe
 from trading.numbers import ZERO
 from trading.states import OrdStatus
 from venues.sim.book import Fill, Order, OrderBook, Outcome
-from venues.sim.clients import CLIENT, ClientOrder, ClientOrders, Message, RejectCode
+from venues.sim.clients import CLIENT, ClientOrder, ClientOrders, Message, RejectCode, order_check
 from venues.sim.params import SessionState
 from venues.sim.ticks import REG_NMS, Grid, TickTable
 
@@ -183,22 +183,10 @@ class LitVenue:
         market = self.markets.get(msg.symbol)
         if market is None:
             return RejectCode.UNKNOWN_SYMBOL, f"unknown symbol {msg.symbol!r}"
-        if not self.is_open:
-            return RejectCode.VENUE_CLOSED, f"{self.code} is {self.state.lower()}"
-        grid = market.grid
-        if msg.qty <= 0:
-            return RejectCode.INVALID_QTY, f"invalid `qty`, was {msg.qty}: must be positive"
-        if not grid.on_lot(msg.qty):
-            return RejectCode.NOT_LOT_MULTIPLE, f"invalid `qty`, was {msg.qty}: not a multiple of the lot {grid.lot}"
-        for name, value in (("min_qty", msg.min_qty), ("display_qty", msg.display_qty)):
-            if value and (not grid.on_lot(value) or value > msg.qty):
-                return RejectCode.INVALID_QTY, f"invalid `{name}`, was {value}: a lot multiple up to the qty {msg.qty}"
-        if msg.ord_type is OrdType.LIMIT:
-            if msg.limit_px is None or msg.limit_px <= 0:
-                return RejectCode.INVALID_PRICE, f"invalid `limit_px`, was {msg.limit_px}: a limit order needs a positive price"
-            if not grid.on_tick(msg.limit_px):
-                return RejectCode.OFF_TICK, f"invalid `limit_px`, was {msg.limit_px}: not on the tick {grid.tick_at(msg.limit_px)}"
-        elif msg.post_only or msg.display_qty:
+        problem = order_check(msg, market.grid, venue=self.code, state=self.state, sizes=("min_qty", "display_qty"))
+        if problem is not None:
+            return problem
+        if msg.ord_type is OrdType.MARKET and (msg.post_only or msg.display_qty):
             return RejectCode.UNSUPPORTED, "a market order cannot be post-only or an iceberg"
         if msg.peg is not None:
             return RejectCode.UNSUPPORTED, "pegged orders are for dark pools"
