@@ -6,21 +6,21 @@ report is also checked for ``qty == cum_qty + leaves_qty``. The maker and taker
 fees differ so a row shows which side added liquidity.
 """
 
-from datetime import UTC, datetime
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any
 
 import pytest
 
+from tests.core import venue_reports
+from tests.core.venue_reports import FIXED_DATETIME, Row, cancel_reject, er
 from trading.enums import ExecType, Liquidity, OrdType, Peg, Side, TimeInForce
-from trading.messages import CancelReject, CancelRequest, ExecutionReport, NewOrder, ReplaceRequest
+from trading.messages import CancelRequest, NewOrder, ReplaceRequest
 from trading.states import OrdStatus
 from venues.sim.clients import Message, RejectCode
 from venues.sim.dark import DarkOrder, DarkPool
 from venues.sim.lit import Listing, VenueSpec
 from venues.sim.params import SessionState
 
-FIXED_DATETIME = datetime(2024, 3, 1, 14, 30, tzinfo=UTC)
 BUY = Side.BUY
 SELL = Side.SELL
 DAY = TimeInForce.DAY
@@ -41,87 +41,8 @@ LISTINGS = [
 ]
 
 
-class Row(NamedTuple):
-    cl_ord_id: str
-    seq: int
-    exec_type: ExecType
-    ord_status: OrdStatus
-    last_qty: Decimal
-    last_px: Decimal
-    cum_qty: Decimal
-    leaves_qty: Decimal
-    avg_px: Decimal
-    fee: Decimal
-    liquidity: Liquidity | None
-    reason: str
-
-
-def er(
-    cl_ord_id: str,
-    seq: int,
-    exec_type: ExecType,
-    ord_status: OrdStatus,
-    *,
-    last_qty: str = "0",
-    last_px: str = "0",
-    cum: str = "0",
-    leaves: str = "0",
-    avg: str = "0",
-    fee: str = "0",
-    liquidity: Liquidity | None = None,
-    reason: str = "",
-) -> Row:
-    """Return an expected report row; numbers are given as decimal strings."""
-    return Row(
-        cl_ord_id,
-        seq,
-        exec_type,
-        ord_status,
-        Decimal(last_qty),
-        Decimal(last_px),
-        Decimal(cum),
-        Decimal(leaves),
-        Decimal(avg),
-        Decimal(fee),
-        liquidity,
-        reason,
-    )
-
-
-def row(report: Message) -> Row:
-    assert isinstance(report, ExecutionReport), report
-    return Row(
-        report.cl_ord_id,
-        report.seq,
-        report.exec_type,
-        report.ord_status,
-        report.last_qty,
-        report.last_px,
-        report.cum_qty,
-        report.leaves_qty,
-        report.avg_px,
-        report.fee,
-        report.liquidity,
-        report.reason,
-    )
-
-
-def assert_reports(reports: list[Message], expected: list[Row], *, qty: dict[str, str]) -> None:
-    """Assert the exact report rows, and that each working report's cum + leaves is its order's ``qty``."""
-    assert [row(report) for report in reports] == expected
-    for report in reports:
-        assert isinstance(report, ExecutionReport)
-        assert report.venue == "XDRK"
-        assert report.transact_time == FIXED_DATETIME.isoformat()
-        if report.ord_status.is_terminal:
-            assert report.leaves_qty == 0
-        else:
-            assert report.cum_qty + report.leaves_qty == Decimal(qty[report.cl_ord_id]), report
-
-
-def cancel_reject(message: Message) -> tuple[str, str, str]:
-    assert isinstance(message, CancelReject), message
-    return message.cl_ord_id, message.orig_cl_ord_id, message.reason
+def assert_reports(reports: list[Message], expected: list[Row], **checks: Any) -> None:
+    venue_reports.assert_reports(reports, expected, venue="XDRK", **checks)
 
 
 def make_pool(*, nbbo: tuple[str, str] | None = ("100.00", "100.01")) -> DarkPool:
