@@ -89,37 +89,28 @@ class SimulatedInstrumentAdmin(admin.ModelAdmin):
     search_fields = ["symbol"]
 
 
+ANALYTICS_COLUMNS = (
+    "symbol",
+    "as_of",
+    "days",
+    "adv",
+    "volatility_daily",
+    "volatility_annual",
+    "spread_bps",
+    "spread_px",
+    "depth",
+    "bucket_minutes",
+    "profile",
+)
+
+
 @admin.register(InstrumentAnalytics)
 class InstrumentAnalyticsAdmin(ReadOnlyAdmin):
     """Written by ``analytics_refresh``; shown, never edited."""
 
-    list_display = [
-        "symbol",
-        "as_of",
-        "days",
-        "adv",
-        "volatility_daily",
-        "volatility_annual",
-        "spread_bps",
-        "spread_px",
-        "depth",
-        "bucket_minutes",
-        "profile",
-    ]
+    list_display = ANALYTICS_COLUMNS
     search_fields = ["symbol"]
-    fields = [
-        "symbol",
-        "as_of",
-        "days",
-        "adv",
-        "volatility_daily",
-        "volatility_annual",
-        "spread_bps",
-        "spread_px",
-        "depth",
-        "bucket_minutes",
-        "profile",
-    ]
+    fields = ANALYTICS_COLUMNS
     readonly_fields = ["profile"]
 
     @admin.display(description="volume profile (% per bucket)")
