@@ -15,15 +15,7 @@
     if (cls) td.className = cls;
     return td;
   }
-  // Decimals arrive as exact strings; show them without trailing zeros (prices keep two places).
-  function qty(text) { return text == null ? "" : text.replace(/\.?0+$/, ""); }
-  function px(text) {
-    if (text == null || text === "") return "";
-    const [whole, frac = ""] = text.split(".");
-    const trimmed = frac.replace(/0+$/, "");
-    return whole + "." + (trimmed.length < 2 ? trimmed.padEnd(2, "0") : trimmed);
-  }
-  function time(iso) { return iso ? new Date(iso).toLocaleTimeString() : ""; }
+  const { qty, px, time } = window.fmt;
   function progress(o) {
     const td = document.createElement("td");
     const bar = document.createElement("div");

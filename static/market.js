@@ -29,15 +29,7 @@
   }
   function cell(text, cls) { return el("td", text == null ? "" : text, cls); }
   function setText(id, text) { document.getElementById(id).textContent = text; }
-  // Decimals arrive as exact strings; show them without trailing zeros (prices keep two places).
-  function qty(text) { return text == null ? "" : (text.includes(".") ? text.replace(/\.?0+$/, "") : text); }
-  function px(text) {
-    if (text == null || text === "") return "";
-    const [whole, frac = ""] = text.split(".");
-    const trimmed = frac.replace(/0+$/, "");
-    return whole + "." + (trimmed.length < 2 ? trimmed.padEnd(2, "0") : trimmed);
-  }
-  function time(iso) { return iso ? new Date(iso).toLocaleTimeString() : ""; }
+  const { qty, px, time } = window.fmt;
   function breakdown(venues) {
     return Object.entries(venues || {}).map(([venue, q]) => venue + " " + qty(q)).join(" · ");
   }
