@@ -79,6 +79,7 @@ class NewOrder(_Wire):
     display_qty: Decimal | None = None  # iceberg peak; None shows it all
     stp: SelfTradePrevention = SelfTradePrevention.NONE
     peg: Peg | None = None  # dark pools: the NBBO reference (MID when None)
+    delay_us: int = 0  # hold before sending, so a sweep's orders reach their venues together
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,10 @@ PURE_MODULES = [
     "venues.analytics",
     "oms.core.positions",
     "oms.core.validation",
-    "router.core",
+    "router.core.market",
+    "router.core.scoring",
+    "router.core.policy",
+    "router.core.sim",
     "ems.core.strategies",
 ]
 

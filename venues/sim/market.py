@@ -127,6 +127,7 @@ class SimMarket:
         for venue in self.lit.values():
             venue.fill_listener = self._on_fill
         self.outbox: list[Message] = []
+        self._in_flight: set[tuple[str, str]] = set()  # (venue, cl_ord_id) of new orders sent, not yet arrived
         self.tape: list[Print] = []
         self._symbols: dict[str, _Symbol] = {}
         self._makers_by_owner: dict[str, MarketMaker] = {}
@@ -225,8 +226,9 @@ class SimMarket:
     # --- client orders ------------------------------------------------
 
     def send(self, msg: NewOrder) -> None:
-        """Put a client order on the wire; it reaches its venue after that venue's latency."""
-        self._deliver(msg.venue, msg.symbol, "submit", msg)
+        """Put a client order on the wire; it reaches its venue ``msg.delay_us`` plus the venue's latency later."""
+        self._in_flight.add((msg.venue, msg.cl_ord_id))
+        self._deliver(msg.venue, msg.symbol, "submit", msg, delay_ns=msg.delay_us * 1_000)
 
     def cancel(self, req: CancelRequest) -> None:
         self._deliver(req.venue, req.symbol, "cancel", req)
@@ -235,16 +237,19 @@ class SimMarket:
         self._deliver(req.venue, req.symbol, "replace", req)
 
     def knows(self, venue: str, cl_ord_id: str) -> bool:
+        """Whether ``cl_ord_id`` reached ``venue`` or is on its way there."""
         target = self.lit.get(venue) or self.dark.get(venue)
-        return target is not None and target.clients.knows(cl_ord_id)
+        return (venue, cl_ord_id) in self._in_flight or (target is not None and target.clients.knows(cl_ord_id))
 
-    def _deliver(self, code: str, symbol: str, verb: str, msg: Any) -> None:
+    def _deliver(self, code: str, symbol: str, verb: str, msg: Any, *, delay_ns: int = 0) -> None:
         target = self.lit.get(code) or self.dark.get(code)
         if target is None:
             raise KeyError(code)
-        self.schedule(self.now + target.spec.latency_ns, self._arrive, target, symbol, verb, msg)
+        self.schedule(self.now + delay_ns + target.spec.latency_ns, self._arrive, target, symbol, verb, msg)
 
     def _arrive(self, target: LitVenue | DarkPool, symbol: str, verb: str, msg: Any) -> None:
+        if verb == "submit":
+            self._in_flight.discard((target.spec.code, msg.cl_ord_id))
         pre = self._symbols.get(symbol)
         mid_before = pre.nbbo.mid if pre is not None else None
         self._sweep = None
