@@ -16,6 +16,11 @@ class _Execution:
 
         return child_order_list(parent_id=parent_id)
 
+    def routing_decisions(self, parent_id: int) -> list[dict[str, Any]]:
+        from ems.selectors import routing_decision_list
+
+        return routing_decision_list(parent_id=parent_id)
+
     def publish(self, parent_id: int) -> None:
         from ems.publish import blotter_publish_order
 

@@ -3,7 +3,7 @@ from django.db.models import F, Q
 
 from config.fields import PriceField, QtyField, enum_choices
 from oms.models import ParentOrder
-from trading.enums import OrdType, Side, TimeInForce
+from trading.enums import OrdType, Peg, Side, TimeInForce, Urgency
 from trading.numbers import ZERO
 from trading.states import OrdStatus
 from venues.models import Venue
@@ -28,6 +28,37 @@ class Execution(models.Model):
         return f"#{self.parent_id} {self.strategy}"
 
 
+class RoutingDecision(models.Model):
+    """One decision of the router for a parent: what it was asked, what it saw, what it chose and why."""
+
+    parent = models.ForeignKey(ParentOrder, on_delete=models.PROTECT, related_name="routing_decisions")
+    seq = models.PositiveIntegerField(help_text="1, 2, ... per parent")
+    trigger = models.TextField(help_text="why the router was asked: the start, or what ended the last child")
+    side = models.CharField(max_length=4, choices=enum_choices(Side))
+    qty = QtyField(help_text="the quantity to place: leaves less what is working")
+    limit_px = PriceField(null=True, blank=True)
+    urgency = models.CharField(max_length=8, choices=enum_choices(Urgency))
+    actions = models.JSONField(default=list, help_text="SWEEP, POST, DARK_PING, DARK_REST, RFQ")
+    routed_qty = QtyField(default=ZERO)
+    unrouted_qty = QtyField(default=ZERO)
+    rfq = models.BooleanField(default=False, help_text="a block: handed to the RFQ workflow")
+    reasons = models.JSONField(default=list)
+    excluded = models.JSONField(default=dict, help_text="venue -> why it was not considered")
+    inputs = models.JSONField(
+        default=dict, help_text="what the router saw: each venue's state, age, fees, top of book and score; ADV, volatility"
+    )
+    orders = models.JSONField(default=list, help_text="the orders chosen, with their reasons")
+    decision_us = models.PositiveIntegerField(default=0, help_text="time the pure router took, microseconds")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["parent_id", "seq"]
+        constraints = [models.UniqueConstraint(fields=["parent", "seq"], name="routing_decision_seq_once")]
+
+    def __str__(self) -> str:
+        return f"#{self.parent_id}.{self.seq} {'+'.join(self.actions) or 'nothing'}"
+
+
 class ChildOrder(models.Model):
     """One order at one venue, working part of a parent."""
 
@@ -47,6 +78,14 @@ class ChildOrder(models.Model):
     venue_order_id = models.CharField(max_length=64, blank=True)
     report_seq = models.PositiveIntegerField(default=0, help_text="the last execution report applied, in venue order")
     route_reason = models.TextField(blank=True)
+    decision = models.ForeignKey(RoutingDecision, null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    action = models.CharField(max_length=16, blank=True, help_text="the router's action: SWEEP, POST, DARK_PING, ...")
+    display_qty = QtyField(null=True, blank=True, help_text="iceberg peak; blank shows it all")
+    min_qty = QtyField(default=ZERO, help_text="dark: the smallest execution accepted")
+    peg = models.CharField(max_length=4, choices=enum_choices(Peg), blank=True)
+    post_only = models.BooleanField(default=False)
+    delay_us = models.PositiveIntegerField(default=0, help_text="held this long before sending (arrival timing)")
+    acked_at = models.DateTimeField(null=True, blank=True)
     text = models.TextField(blank=True, help_text="the venue's last word: a reject or cancel reason")
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -63,3 +102,20 @@ class ChildOrder(models.Model):
 
     def __str__(self) -> str:
         return self.cl_ord_id
+
+
+class FillMarkout(models.Model):
+    """The mid some seconds after a fill, and the markout against the fill price (bps, positive is good for us)."""
+
+    fill = models.ForeignKey("oms.Fill", on_delete=models.PROTECT, related_name="markouts")
+    horizon_s = models.PositiveIntegerField()
+    mid_px = PriceField()
+    bps = models.DecimalField(max_digits=14, decimal_places=4)
+    measured_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["fill_id", "horizon_s"]
+        constraints = [models.UniqueConstraint(fields=["fill", "horizon_s"], name="markout_once_per_fill_horizon")]
+
+    def __str__(self) -> str:
+        return f"fill {self.fill_id} +{self.horizon_s}s: {self.bps} bps"

@@ -1,8 +1,8 @@
 """The EMS's writes: start executions, send child orders, apply venue reports."""
 
 import logging
-import uuid
 from datetime import datetime, timedelta
+from decimal import Decimal
 from functools import partial
 
 from django.conf import settings
@@ -10,18 +10,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.redis import redis_client
-from ems.core.strategies import direct_slices, strategy_choose
+from ems.core.strategies import strategy_choose
+from ems.markouts import markouts_schedule
 from ems.models import ChildOrder, Execution
+from ems.placement import place
 from ems.publish import blotter_publish_fill, blotter_publish_order
 from oms.models import ParentOrder
 from oms.services import order_event_append, parent_order_fill
-from router.core import NoVenue, VenueQuote, route_whole
-from trading.enums import ExecType, OrdType, Side, TimeInForce, VenueKind
+from router.services import venue_ack_record, venue_order_finished
+from trading.enums import ExecType, OrdType, Peg, Side, TimeInForce
 from trading.messages import ExecutionReport, NewOrder
-from trading.numbers import ZERO, avg_px
+from trading.numbers import ZERO, avg_px, plain
 from trading.states import TERMINAL, IllegalTransition, OrdEvent, OrdStatus, fill_event, next_status
-from venues.marketdata import top_read
-from venues.models import Venue
 
 log = logging.getLogger(__name__)
 
@@ -34,75 +34,49 @@ class ReportOutOfOrder(Exception):
 
 @transaction.atomic
 def execution_start(*, parent_id: int) -> Execution | None:
-    """Choose the strategy and create and send the first children. Idempotent.
+    """Choose the strategy and place the parent's quantity through the router. Idempotent.
 
     A redelivered call finds the execution and its children already there and
-    creates nothing new; a child not yet sent is sent again.
+    places nothing new (nothing is left unplaced); a child not yet sent is sent
+    again by the sweep.
     """
     parent = ParentOrder.objects.select_for_update().select_related("instrument").get(pk=parent_id)
     if OrdStatus(parent.status).is_terminal or parent.status == OrdStatus.PENDING_NEW:
         return None
-    ord_type = OrdType(parent.ord_type)
     execution = Execution.objects.filter(parent=parent).first()
     if execution is None:
-        choice = strategy_choose(ord_type=ord_type)
+        choice = strategy_choose(ord_type=OrdType(parent.ord_type))
         execution = Execution.objects.create(parent=parent, strategy=choice.name, params=choice.params, rationale=choice.rationale)
         order_event_append(
             parent=parent, kind="STRATEGY_SELECTED", actor=ACTOR, reason=choice.rationale, data={"strategy": choice.name}
         )
-    existing = set(parent.children.values_list("slice_no", flat=True))
-    for piece in direct_slices(
-        leaves_qty=parent.leaves_qty, ord_type=ord_type, limit_px=parent.limit_px, tif=TimeInForce(parent.tif)
-    ):
-        if piece.slice_no in existing:
-            continue
-        try:
-            venue, reason = _route(side=Side(parent.side), symbol=parent.instrument.symbol)
-        except NoVenue as exc:
-            _execution_end(execution, status=Execution.STOPPED, reason=f"cannot route: {exc}")
-            break
-        child = ChildOrder.objects.create(
-            parent=parent,
-            slice_no=piece.slice_no,
-            cl_ord_id=f"{parent.pk}-{piece.slice_no}-{uuid.uuid4().hex[:8]}",
-            venue=venue,
-            side=parent.side,
-            ord_type=piece.ord_type,
-            qty=piece.qty,
-            limit_px=piece.limit_px,
-            tif=piece.tif,
-            route_reason=reason,
-        )
-        order_event_append(
-            parent=parent,
-            kind="CHILD_ROUTED",
-            actor=ACTOR,
-            child_cl_ord_id=child.cl_ord_id,
-            reason=reason,
-            data={"venue": venue.code, "qty": piece.qty, "ord_type": piece.ord_type, "limit_px": piece.limit_px, "tif": piece.tif},
-        )
-        transaction.on_commit(partial(child_order_send, child_id=child.pk))  # bound now, not at loop end
-    parent_id_ = parent.pk
-    transaction.on_commit(lambda: blotter_publish_order(parent_id=parent_id_))
+    if execution.status == Execution.RUNNING:
+        _place(parent, execution, trigger="start")
     return execution
 
 
-def _route(*, side: Side, symbol: str) -> tuple[Venue, str]:
-    tops = {top.venue: top for top in top_read(redis_client(), symbol)}
-    # A venue the market data shows halted or closed is not a place to send an order.
-    venues = {
-        v.code: v
-        for v in Venue.objects.filter(kind=VenueKind.LIT, active=True)
-        if v.code not in tops or tops[v.code].state == "OPEN"
-    }
-    quotes = []
-    for code, venue in venues.items():
-        top = tops.get(code)
-        px = None if top is None else (top.ask_px if side is Side.BUY else top.bid_px)
-        qty = ZERO if top is None else (top.ask_qty if side is Side.BUY else top.bid_qty)
-        quotes.append(VenueQuote(venue=code, taker_fee=venue.taker_fee, px=px, qty=qty))
-    route = route_whole(side=side, venues=quotes)
-    return venues[route.venue], route.reason
+@transaction.atomic
+def execution_work(*, parent_id: int, trigger: str) -> None:
+    """Place whatever of the parent is neither filled nor working (after a child ended unfilled). Idempotent."""
+    parent = ParentOrder.objects.select_for_update().select_related("instrument").get(pk=parent_id)
+    execution = Execution.objects.filter(parent=parent).first()
+    if execution is None or execution.status != Execution.RUNNING or OrdStatus(parent.status).is_terminal:
+        return
+    _place(parent, execution, trigger=trigger)
+
+
+def _place(parent: ParentOrder, execution: Execution, *, trigger: str) -> None:
+    placement = place(parent=parent, trigger=trigger)
+    for child in placement.children:
+        transaction.on_commit(partial(child_order_send, child_id=child.pk))  # bound now, not at loop end
+    working = parent.children.exclude(status__in=TERMINAL).exists()
+    if placement.stop_reason is not None and not working:
+        _execution_end(execution, status=Execution.STOPPED, reason=placement.stop_reason)
+    elif placement.decisions and not working:
+        reasons = "; ".join(placement.decisions[-1].reasons) or "no venue to route to"
+        _execution_end(execution, status=Execution.STOPPED, reason=f"cannot route {plain(parent.leaves_qty)}: {reasons}")
+    parent_id = parent.pk
+    transaction.on_commit(lambda: blotter_publish_order(parent_id=parent_id))
 
 
 def child_order_send(*, child_id: int) -> None:
@@ -119,6 +93,11 @@ def child_order_send(*, child_id: int) -> None:
         qty=child.qty,
         limit_px=child.limit_px,
         tif=TimeInForce(child.tif),
+        post_only=child.post_only,
+        min_qty=child.min_qty,
+        display_qty=child.display_qty,
+        peg=Peg(child.peg) if child.peg else None,
+        delay_us=child.delay_us,
     )
     redis_client().xadd(settings.GATEWAY_ORDER_STREAM, message.to_wire())  # type: ignore[arg-type]
     ChildOrder.objects.filter(pk=child_id).update(sent_at=timezone.now())
@@ -171,6 +150,8 @@ def report_apply(*, report: ExecutionReport) -> bool:
             child.qty = report.cum_qty + report.leaves_qty
         else:
             child.status = _next(child, _EVENTS[report.exec_type])
+        if report.exec_type is ExecType.NEW and child.acked_at is None:
+            _acked(child)
         if report.venue_order_id:
             child.venue_order_id = report.venue_order_id
         child.text = report.text
@@ -186,11 +167,15 @@ def report_apply(*, report: ExecutionReport) -> bool:
         )
     child.save()
     if OrdStatus(child.status).is_terminal:
+        venue_order_finished(
+            venue=child.venue, qty=child.qty, filled_qty=child.filled_qty, rejected=child.status == OrdStatus.REJECTED
+        )
         _execution_after_child_done(child)
     parent_id = child.parent_id
     if fill is not None:
         fill_id = fill.pk
         transaction.on_commit(lambda: blotter_publish_fill(fill_id=fill_id))
+        transaction.on_commit(lambda: markouts_schedule(fill_id=fill_id))
     else:
         transaction.on_commit(lambda: blotter_publish_order(parent_id=parent_id))
     return True
@@ -213,19 +198,52 @@ def _next(child: ChildOrder, event: OrdEvent) -> OrdStatus:
         raise
 
 
+def _acked(child: ChildOrder) -> None:
+    """Note the first acknowledgement and teach the router the venue's latency (our send to its ack)."""
+    child.acked_at = timezone.now()
+    if child.sent_at is not None:
+        ms = Decimal((child.acked_at - child.sent_at).total_seconds() * 1000).quantize(Decimal("0.001"))
+        venue_ack_record(venue=child.venue, ms=max(ms, ZERO))
+
+
+# A child that ends with quantity unfilled for one of these reasons has its rest placed again.
+_REPLACE_AFTER = (OrdStatus.CANCELED, OrdStatus.REJECTED)
+
+
 def _execution_after_child_done(child: ChildOrder) -> None:
-    """Close the execution when nothing works any more: done if filled, stopped if not."""
+    """After a child ends: place its unfilled rest again, or close the execution when nothing works any more.
+
+    An IOC leftover (cancelled) or a venue's reject goes back to the router, on
+    commit, as a task; anything else that leaves the parent short with nothing
+    working (an expiry at the venue's close) stops the execution.
+    """
     parent = ParentOrder.objects.get(pk=child.parent_id)
-    if parent.children.exclude(status__in=TERMINAL).exists():
-        return
     execution = Execution.objects.filter(parent=parent).first()
     if execution is None or execution.status != Execution.RUNNING:
         return
+    working = parent.children.exclude(status__in=TERMINAL).exists()
     if parent.status == OrdStatus.FILLED:
-        _execution_end(execution, status=Execution.DONE, reason="filled")
-    else:
+        if not working:
+            _execution_end(execution, status=Execution.DONE, reason="filled")
+        return
+    unfilled = child.qty - child.filled_qty
+    if child.status in _REPLACE_AFTER and unfilled > 0:
+        trigger = f"{child.cl_ord_id} at {child.venue.code} {child.status.lower()} with {unfilled} unfilled"
+        if child.text:
+            trigger += f": {child.text}"
+        parent_id = parent.pk
+        transaction.on_commit(lambda: execution_work_enqueue(parent_id=parent_id, trigger=trigger))
+        return
+    if not working:
         reason = f"no child working and {parent.leaves_qty} left: {child.text or child.status}"
         _execution_end(execution, status=Execution.STOPPED, reason=reason)
+
+
+def execution_work_enqueue(*, parent_id: int, trigger: str) -> None:
+    """Ask a worker to place the parent's unplaced quantity (``ems.execution_work``)."""
+    from ems.tasks import execution_work as task  # tasks import this module
+
+    task.delay(parent_id, trigger)
 
 
 def _execution_end(execution: Execution, *, status: str, reason: str) -> None:

@@ -4,7 +4,7 @@ from typing import Any
 
 from celery import shared_task
 
-from ems import services
+from ems import markouts, services
 from trading.messages import ExecutionReport
 
 
@@ -13,12 +13,22 @@ def execution_start(parent_id: int) -> None:
     services.execution_start(parent_id=parent_id)
 
 
+@shared_task(name="ems.execution_work")
+def execution_work(parent_id: int, trigger: str) -> None:
+    services.execution_work(parent_id=parent_id, trigger=trigger)
+
+
 @shared_task(name="ems.reports_apply", bind=True, max_retries=600)
 def reports_apply(self: Any, reports: list[dict[str, str]]) -> None:
     try:
         services.reports_apply(reports=[ExecutionReport.from_wire(report) for report in reports])
     except services.ReportOutOfOrder as exc:
         raise self.retry(exc=exc, countdown=0.1) from exc
+
+
+@shared_task(name="ems.fill_markout")
+def fill_markout(fill_id: int, horizon_s: int) -> None:
+    markouts.fill_markout_record(fill_id=fill_id, horizon_s=horizon_s)
 
 
 @shared_task(name="ems.execution_sweep")

@@ -14,6 +14,9 @@ class ExecutionPort(Protocol):
     def children(self, parent_id: int) -> list[dict[str, Any]]:
         """Return the parent's child orders, serialized for the API."""
 
+    def routing_decisions(self, parent_id: int) -> list[dict[str, Any]]:
+        """Return the parent's routing decisions (inputs, orders, reasons), serialized for the API."""
+
     def publish(self, parent_id: int) -> None:
         """Push the parent's current state to the live blotters."""
 
@@ -23,6 +26,9 @@ class _NoExecution:
         raise RuntimeError("no execution system registered: is the `ems` app installed?")
 
     def children(self, parent_id: int) -> list[dict[str, Any]]:
+        return []
+
+    def routing_decisions(self, parent_id: int) -> list[dict[str, Any]]:
         return []
 
     def publish(self, parent_id: int) -> None:

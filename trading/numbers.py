@@ -80,3 +80,9 @@ def avg_px(*, qty: Decimal, notional: Decimal) -> Decimal:
     average drifts.
     """
     return quantize_px(notional / qty) if qty else ZERO
+
+
+def plain(value: Decimal) -> Decimal:
+    """Return ``value`` without trailing zeros and never in exponent form: 300.0000 -> 300, 101.5000 -> 101.5."""
+    normal = value.normalize()
+    return normal.quantize(Decimal(1)) if normal == normal.to_integral_value() else normal

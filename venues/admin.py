@@ -1,17 +1,13 @@
 from decimal import Decimal
-from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
+from django.http import HttpRequest
 
-from config.admin import ReadOnlyAdmin
+from config.admin import ReadOnlyAdmin, SingletonAdmin
 from venues.models import InstrumentAnalytics, MarketSimulator, SimulatedInstrument, Venue
 from venues.services import venue_session_set
 from venues.sim.params import SessionState
-
-SIMULATOR_PK = 1  # the one row the gateway reads
 
 
 @admin.register(Venue)
@@ -58,27 +54,8 @@ class VenueAdmin(admin.ModelAdmin):
 
 
 @admin.register(MarketSimulator)
-class MarketSimulatorAdmin(admin.ModelAdmin):
-    """One row of settings: added once, never deleted; the list goes straight to it."""
-
+class MarketSimulatorAdmin(SingletonAdmin):
     list_display = ["__str__", "regime", "volatility", "trend_bps_per_hour", "impact_coefficient", "adv_shares"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return super().has_add_permission(request) and not MarketSimulator.objects.exists()
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        simulator = MarketSimulator.objects.order_by("pk").first()
-        if simulator is not None and self.has_view_or_change_permission(request, simulator):
-            return HttpResponseRedirect(reverse("admin:venues_marketsimulator_change", args=[simulator.pk]))
-        return super().changelist_view(request, extra_context)
-
-    def save_model(self, request: HttpRequest, obj: MarketSimulator, form: Any, change: bool) -> None:
-        if not change:
-            obj.pk = SIMULATOR_PK
-        super().save_model(request, obj, form, change)
 
 
 @admin.register(SimulatedInstrument)

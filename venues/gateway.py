@@ -28,7 +28,7 @@ from trading.enums import ExecType, Side
 from trading.messages import CancelRequest, ExecutionReport, NewOrder, ReplaceRequest
 from trading.numbers import ZERO
 from trading.states import OrdStatus
-from venues.marketdata import BookView, TradePrint, market_publish
+from venues.marketdata import BookView, TradePrint, VenueHealth, market_publish, venue_health_publish
 from venues.sim.background import NS
 from venues.sim.lit import Listing, Print
 from venues.sim.market import CLOSE_NS, SimMarket
@@ -186,9 +186,14 @@ class Gateway:
     # --- market data ----------------------------------------------------
 
     def publish(self) -> int:
-        """Publish every symbol whose books changed or that traded; return how many symbols."""
+        """Vouch for every venue; publish every symbol whose books changed or that traded; return how many symbols."""
         prints, self._pending_prints = self._pending_prints, []
         ts = _now().isoformat()
+        venue_health_publish(
+            self._client,
+            [VenueHealth(code, venue.state.value, ts) for code, venue in self.market.lit.items()]
+            + [VenueHealth(code, pool.state.value, ts) for code, pool in self.market.dark.items()],
+        )
         trades: dict[str, list[TradePrint]] = {}
         for item in prints:
             trades.setdefault(item.symbol, []).append(

@@ -8,6 +8,9 @@ The gateway writes it; the router and the market view read it. Keys, per symbol:
 - ``md:trades:{symbol}``: list, the last ``TRADES_KEPT`` trade prints, latest first.
 - ``md:seq:{symbol}``: counter, one step per ``market_publish``; every stored and sent view carries it.
 - ``md:symbols``: set, the symbols with market data.
+- ``md:venues``: hash, one field per venue (lit and dark), its session state and the time the
+  gateway last vouched for it (``venue_health_publish``, every publish cycle): the router's
+  staleness check. A venue whose session is lost, or a gateway that stopped, goes stale.
 
 Values are JSON with Decimals as strings, never floats. A publish to the
 Channels group ``market_group(symbol)`` is best effort: Redis is the record, and
@@ -31,10 +34,12 @@ from venues.composite import OPEN, SESSION_STATES, BookLevel, BookView, Composit
 
 __all__ = [
     "TRADES_KEPT",
+    "VENUES_KEY",
     "BookView",
     "Consolidated",
     "Top",
     "TradePrint",
+    "VenueHealth",
     "book_read",
     "market_group",
     "market_publish",
@@ -45,12 +50,15 @@ __all__ = [
     "top_publish",
     "top_read",
     "trades_read",
+    "venue_health_publish",
+    "venue_health_read",
 ]
 
 log = logging.getLogger(__name__)
 
 TRADES_KEPT: Final = 500
 SYMBOLS_KEY: Final = "md:symbols"
+VENUES_KEY: Final = "md:venues"
 _PUBLISH_ATTEMPTS: Final = 5
 # Channels group names: ASCII letters, digits, hyphens, underscores and periods, shorter than 100.
 _GROUP_UNSAFE = re.compile(r"[^A-Za-z0-9.\-]")
@@ -68,6 +76,15 @@ class Top:
     ask_qty: Decimal
     ts: str
     state: str = OPEN  # the venue's session; entries written before it existed read as OPEN
+
+
+@dataclass(frozen=True, slots=True)
+class VenueHealth:
+    """A venue's session state as the gateway last saw it, and when (ISO 8601 UTC)."""
+
+    venue: str
+    state: str
+    ts: str
 
 
 def _key(symbol: str) -> str:
@@ -348,6 +365,12 @@ def _store(
     raise RuntimeError(f"market publish for {symbol!r} lost the race {_PUBLISH_ATTEMPTS} times")
 
 
+def venue_health_publish(client: redis.Redis, health: list[VenueHealth]) -> None:
+    """Vouch for the venues in ``health``: their state, as of their ``ts``; one HSET."""
+    if health:
+        client.hset(VENUES_KEY, mapping={h.venue: json.dumps({"state": h.state, "ts": h.ts}) for h in health})
+
+
 # --- reads -------------------------------------------------------------------------------
 
 
@@ -369,6 +392,15 @@ def top_read(client: redis.Redis, symbol: str) -> list[Top]:
             )
         )
     return tops
+
+
+def venue_health_read(client: redis.Redis) -> dict[str, VenueHealth]:
+    """Return every venue's last health entry, by venue code."""
+    rows = cast(dict[str, str], client.hgetall(VENUES_KEY))
+    return {
+        venue: VenueHealth(venue=venue, state=value["state"], ts=value["ts"])
+        for venue, value in ((venue, json.loads(raw)) for venue, raw in rows.items())
+    }
 
 
 def book_read(client: redis.Redis, symbol: str) -> list[BookView]:

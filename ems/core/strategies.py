@@ -1,7 +1,6 @@
-"""Strategy selection and slicing. Pure: order facts in, decisions with reasons out."""
+"""Strategy selection. Pure: order facts in, decisions with reasons out."""
 
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from trading.enums import OrdType, TimeInForce
@@ -14,15 +13,6 @@ class StrategyChoice:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class Slice:
-    slice_no: int
-    qty: Decimal
-    ord_type: OrdType
-    limit_px: Decimal | None
-    tif: TimeInForce
-
-
 DIRECT = "DIRECT"
 
 
@@ -33,18 +23,11 @@ def strategy_choose(*, ord_type: OrdType) -> StrategyChoice:
         if ord_type is OrdType.LIMIT
         else "takes liquidity now; any remainder is cancelled (IOC)"
     )
-    return StrategyChoice(DIRECT, f"send the whole quantity to one lit venue: it {how}")
+    return StrategyChoice(DIRECT, f"hand the whole quantity to the smart order router: it {how}")
 
 
-def direct_slices(
-    *, leaves_qty: Decimal, ord_type: OrdType, limit_px: Decimal | None, tif: TimeInForce = TimeInForce.DAY
-) -> list[Slice]:
-    """Return DIRECT's single slice: everything left, as one child with the parent's time in force.
-
-    A market order never rests: its child is IOC unless the parent asked for FOK.
-    """
-    if leaves_qty <= 0:
-        return []
+def working_tif(*, ord_type: OrdType, tif: TimeInForce) -> TimeInForce:
+    """Return the time in force the router works a parent with: a market order never rests (IOC unless FOK)."""
     if ord_type is OrdType.MARKET and tif is not TimeInForce.FOK:
-        tif = TimeInForce.IOC
-    return [Slice(1, leaves_qty, ord_type, limit_px, tif)]
+        return TimeInForce.IOC
+    return tif

@@ -58,14 +58,18 @@ class OrderSerializer(serializers.ModelSerializer):
 
 class OrderDetailSerializer(OrderSerializer):
     children = serializers.SerializerMethodField()
+    routing_decisions = serializers.SerializerMethodField()
     fills = FillSerializer(many=True, read_only=True)
     events = OrderEventSerializer(many=True, read_only=True)
 
     class Meta(OrderSerializer.Meta):
-        fields = [*OrderSerializer.Meta.fields, "children", "fills", "events"]
+        fields = [*OrderSerializer.Meta.fields, "children", "routing_decisions", "fills", "events"]
 
     def get_children(self, order: ParentOrder) -> list[dict[str, Any]]:
         return ports.execution.children(order.pk)
+
+    def get_routing_decisions(self, order: ParentOrder) -> list[dict[str, Any]]:
+        return ports.execution.routing_decisions(order.pk)
 
 
 class PositionSerializer(serializers.ModelSerializer):

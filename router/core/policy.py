@@ -36,7 +36,7 @@ to more than the request, and no price is past the limit.
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from enum import StrEnum
 from types import MappingProxyType
 
@@ -129,10 +129,10 @@ def usable_venues(
     for venue in venues:
         if venue.code in avoid:
             excluded[venue.code] = f"avoided: {avoid[venue.code]}"
-        elif venue.state != OPEN:
-            excluded[venue.code] = f"session {venue.state.lower()}"
         elif venue.age_ms is None:
             excluded[venue.code] = "no market data"
+        elif venue.state != OPEN:
+            excluded[venue.code] = f"session {venue.state.lower()}"
         elif venue.age_ms > params.stale_ms:
             excluded[venue.code] = f"stale: last update {venue.age_ms / 1000:.1f} s ago (limit {params.stale_ms / 1000:.1f} s)"
         else:
@@ -295,7 +295,9 @@ class _Routing:
         return True
 
     def _dark_min(self) -> Decimal:
-        return max(floor_to(self.params.dark_min_qty, self.req.lot), self.req.lot)
+        """The dark minimum on the lot, rounded up: flooring it would accept executions under ``dark_min_qty``."""
+        lots = (self.params.dark_min_qty / self.req.lot).to_integral_value(rounding=ROUND_CEILING)
+        return max(lots * self.req.lot, self.req.lot)
 
     def _split_dark(self, qty: Decimal) -> list[tuple[VenueBook, Decimal]]:
         """Split ``qty`` over the pools by score, each piece at least the dark minimum; sizes jittered."""
@@ -305,8 +307,8 @@ class _Routing:
             weights = [max(self.scores[v.code].value, Decimal("0.05")) * self._jitter() for v in pools]
             total = sum(weights, ZERO)
             pieces = [floor_to(qty * w / total, self.req.lot) for w in weights]
-            if all(piece >= minimum for piece in pieces[1:]):
-                pieces[0] = qty - sum(pieces[1:], ZERO)  # the best pool takes the rounding: exact total
+            pieces[0] = qty - sum(pieces[1:], ZERO)  # the best pool takes the rounding: exact total
+            if all(piece >= minimum for piece in pieces):  # the best pool's piece too: its weight may be the smallest
                 return list(zip(pools, pieces, strict=True))
             pools = pools[:-1]  # too thin to split this far: drop the weakest pool
         return []
@@ -353,6 +355,9 @@ class _Routing:
     # --- 4. sweep -----------------------------------------------------------------------
 
     def _sweep(self) -> None:
+        if not self.lit:
+            self.reasons.append("no lit venue can take an order now (see the excluded venues)")
+            return
         taken: dict[str, tuple[VenueBook, Decimal, Decimal]] = {}  # code -> venue, qty, worst px
         left = self.remaining
         for _, px, venue, shown in self._takeable():
@@ -388,19 +393,25 @@ class _Routing:
     # --- 5. post ------------------------------------------------------------------------
 
     def _post_px(self) -> Decimal:
-        """HIGH: at the limit (the sweep took everything displayed within it). Else join the near touch, within the limit."""
+        """HIGH: at the limit (the sweep took everything displayed within it). Else join the near touch, within the limit.
+
+        LOW and MEDIUM post only: never at or through the far touch (a one-sided, locked or crossed book), where
+        the venue would reject it.
+        """
         limit = self.req.limit_px
         assert limit is not None
-        near = self._touch("near")
-        if self.req.urgency is Urgency.HIGH or near is None:
+        if self.req.urgency is Urgency.HIGH:
             return limit
-        return min(limit, near) if self.side is Side.BUY else max(limit, near)
+        prices = [px for px in (limit, self._touch("near")) if px is not None]
+        far = self._touch("far")
+        if far is not None:
+            prices.append(far - self.req.tick if self.side is Side.BUY else far + self.req.tick)
+        return min(prices) if self.side is Side.BUY else max(prices)
 
     def _post(self) -> None:
         px = self._post_px()
         if not self.lit:
-            self.reasons.append("no lit venue to rest on")
-            return
+            return  # the sweep said why
 
         def expected(v: VenueBook) -> Decimal:
             queue = v.shown_at(self.side, px)

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from ems.core.strategies import DIRECT, Slice, StrategyChoice, direct_slices, strategy_choose
+from ems.core.strategies import DIRECT, StrategyChoice, strategy_choose, working_tif
 from oms.core.validation import FieldError, order_check
 from trading.enums import OrdType, TimeInForce
 
@@ -77,7 +77,7 @@ def test_strategy_for_a_limit_order_is_direct_resting():
     # given / when
     choice = strategy_choose(ord_type=OrdType.LIMIT)
     # then
-    how = "send the whole quantity to one lit venue: it works as a limit order for its time in force"
+    how = "hand the whole quantity to the smart order router: it works as a limit order for its time in force"
     assert choice == StrategyChoice(DIRECT, how, {})
     assert DIRECT == "DIRECT"
 
@@ -87,28 +87,8 @@ def test_strategy_for_a_market_order_is_direct_ioc():
     choice = strategy_choose(ord_type=OrdType.MARKET)
     # then
     assert choice.name == "DIRECT"
-    assert choice.rationale == "send the whole quantity to one lit venue: it takes liquidity now; any remainder is cancelled (IOC)"
+    assert choice.rationale == "hand the whole quantity to the smart order router: it takes liquidity now; any remainder is cancelled (IOC)"
     assert choice.params == {}
-
-
-def test_direct_limit_slice_is_everything_left_as_a_day_limit():
-    # given / when
-    slices = direct_slices(leaves_qty=D("300"), ord_type=OrdType.LIMIT, limit_px=D("10.05"))
-    # then
-    assert slices == [Slice(1, D("300"), OrdType.LIMIT, D("10.05"), TimeInForce.DAY)]
-
-
-def test_direct_market_slice_is_everything_left_as_ioc():
-    # given / when
-    slices = direct_slices(leaves_qty=D("250"), ord_type=OrdType.MARKET, limit_px=None)
-    # then
-    assert slices == [Slice(1, D("250"), OrdType.MARKET, None, TimeInForce.IOC)]
-
-
-@pytest.mark.parametrize("leaves", ["0", "-100", "0.0000"])
-def test_direct_slices_nothing_when_nothing_is_left(leaves):
-    # given / when / then
-    assert direct_slices(leaves_qty=D(leaves), ord_type=OrdType.LIMIT, limit_px=D("10.00")) == []
 
 
 @pytest.mark.parametrize(
@@ -121,10 +101,6 @@ def test_direct_slices_nothing_when_nothing_is_left(leaves):
         (OrdType.MARKET, TimeInForce.FOK, TimeInForce.FOK),
     ],
 )
-def test_direct_child_keeps_the_parents_time_in_force_but_a_market_order_never_rests(ord_type, tif, child_tif):
-    # given / when
-    slices = direct_slices(
-        leaves_qty=D("100"), ord_type=ord_type, limit_px=D("10.00") if ord_type is OrdType.LIMIT else None, tif=tif
-    )
-    # then
-    assert [s.tif for s in slices] == [child_tif]
+def test_direct_keeps_the_parents_time_in_force_but_a_market_order_never_rests(ord_type, tif, child_tif):
+    # given / when / then
+    assert working_tif(ord_type=ord_type, tif=tif) is child_tif

@@ -10,6 +10,7 @@ from ems import services
 from ems.models import ChildOrder, Execution
 from oms.models import Fill, Instrument, OrderEvent, ParentOrder, Portfolio, Position
 from oms.services import OrderTerms, parent_order_submit
+from tests.ems.market import market_set
 from trading.enums import ExecType, Liquidity, OrdType, Side, TimeInForce, Urgency
 from trading.messages import ExecutionReport
 from trading.states import OrdStatus
@@ -36,6 +37,7 @@ def submit(*, symbol: str = "ACME", side: Side = Side.BUY, ord_type: OrdType = O
 
 def make_working_child(qty: str = "300") -> ChildOrder:
     """Reach a routed, unacknowledged child through the services, as the system would."""
+    market_set()
     order = submit(qty=qty)
     services.execution_start(parent_id=order.pk)
     return ChildOrder.objects.get(parent=order)
@@ -133,20 +135,50 @@ def test_a_report_ahead_of_its_predecessor_waits(demo: None) -> None:
     assert Fill.objects.count() == 1
 
 
-def test_a_rejected_child_stops_the_execution_and_leaves_the_parent_working(demo: None) -> None:
+def test_a_rejected_child_is_routed_again_around_the_venue_that_rejected_it(demo: None) -> None:
+    # given a routed child
+    child = make_working_child()
+    first_venue = child.venue.code
+
+    # when the venue rejects it, and the worker places the rest again
+    services.reports_apply(reports=[report(child, 1, ExecType.REJECTED, text="venue closed")])
+    services.execution_work(parent_id=child.parent_id, trigger="test")
+
+    # then the child is rejected with the reason, the execution goes on at another venue for the same quantity
+    child.refresh_from_db()
+    assert (child.status, child.text) == ("REJECTED", "venue closed")
+    assert Execution.objects.get(parent_id=child.parent_id).status == Execution.RUNNING
+    again = ChildOrder.objects.filter(parent_id=child.parent_id).exclude(pk=child.pk).get()
+    assert again.venue.code != first_venue
+    assert again.qty == Decimal("300")
+    decision = again.decision
+    assert decision is not None
+    assert decision.excluded[first_venue] == f"avoided: rejected {child.cl_ord_id}: venue closed"
+    parent = ParentOrder.objects.get(pk=child.parent_id)
+    assert (parent.status, parent.leaves_qty) == ("NEW", Decimal("300"))
+
+
+def test_an_execution_stops_when_every_venue_rejects(demo: None) -> None:
     # given a routed child
     child = make_working_child()
 
-    # when the venue rejects it
-    services.reports_apply(reports=[report(child, 1, ExecType.REJECTED, text="venue closed")])
+    # when every venue rejects in turn: each reject is routed around, to the next venue
+    for _ in range(10):
+        for working in ChildOrder.objects.filter(parent_id=child.parent_id, status="PENDING_NEW"):
+            services.reports_apply(reports=[report(working, 1, ExecType.REJECTED, text="venue closed")])
+        services.execution_work(parent_id=child.parent_id, trigger="test")
 
-    # then the child is rejected with the reason, the execution stops, the parent keeps its leaves
-    child.refresh_from_db()
-    assert (child.status, child.text) == ("REJECTED", "venue closed")
-    assert Execution.objects.get(parent_id=child.parent_id).status == Execution.STOPPED
+    # then nothing is left to route to: the execution stops and says why; the parent keeps its leaves
+    execution = Execution.objects.get(parent_id=child.parent_id)
+    assert execution.status == Execution.STOPPED
     parent = ParentOrder.objects.get(pk=child.parent_id)
     assert (parent.status, parent.leaves_qty) == ("NEW", Decimal("300"))
-    assert OrderEvent.objects.filter(parent=parent, kind="EXECUTION_STOPPED").exists()
+    venues = list(ChildOrder.objects.filter(parent=parent).values_list("venue__code", flat=True))
+    # each lit venue once, then one dark ping (300 is too small to split above the dark minimum)
+    assert sorted(venues) == ["DKAL", "XALP", "XBET", "XGAM"]
+    stopped = OrderEvent.objects.get(parent=parent, kind="EXECUTION_STOPPED")
+    assert "avoided" not in stopped.reason  # the reason is the router's, not a list of exclusions
+    assert stopped.reason.startswith("cannot route 300:")
 
 
 def test_a_fill_past_the_parent_quantity_is_refused(demo: None) -> None:
@@ -172,6 +204,7 @@ def test_sweep_resends_a_silent_child_and_starts_a_forgotten_execution(demo: Non
     from django.utils import timezone
 
     child = make_working_child()
+    market_set("GLOBX")
     forgotten = submit(symbol="GLOBX", side=Side.SELL, ord_type=OrdType.MARKET, qty="50", limit_px=None)
     later = timezone.now() + timedelta(minutes=5)
 
@@ -200,4 +233,4 @@ def test_no_active_lit_venue_stops_the_execution_with_the_reason(demo: None) -> 
     # then no child is sent and the execution says why it stopped
     assert ChildOrder.objects.count() == child_count_before
     assert Execution.objects.get(parent=order).status == Execution.STOPPED
-    assert "no active lit venue" in OrderEvent.objects.get(parent=order, kind="EXECUTION_STOPPED").reason
+    assert "no lit venue can take an order now" in OrderEvent.objects.get(parent=order, kind="EXECUTION_STOPPED").reason
