@@ -11,4 +11,11 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 app.conf.beat_schedule = {
     "ems-sweep": {"task": "ems.execution_sweep", "schedule": 5.0},
+    # Instruments without market analytics (a fresh demo, one just added in admin) get them from a
+    # simulated day within a minute; a no-op query otherwise. Not queued by the seed: the broker may not run yet.
+    "venues-analytics-missing": {
+        "task": "venues.analytics_refresh",
+        "schedule": 60.0,
+        "kwargs": {"days": 1, "missing_only": True},
+    },
 }

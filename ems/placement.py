@@ -63,12 +63,12 @@ def venue_books(symbol: str, venues: list[Venue], *, now: datetime) -> list[Venu
                 code=venue.code,
                 kind=VenueKind(venue.kind),
                 state=_state(beat, book),
-                maker_fee=venue.maker_fee,
-                taker_fee=venue.taker_fee,
+                maker_fee=plain(venue.maker_fee),
+                taker_fee=plain(venue.taker_fee),
                 latency_ms=Decimal(venue.latency_ms),
                 age_ms=None if beat is None else max(0, int((now - datetime.fromisoformat(beat.ts)).total_seconds() * 1000)),
-                bids=tuple((px, qty) for px, qty, _ in book.bids) if book and lit else (),
-                asks=tuple((px, qty) for px, qty, _ in book.asks) if book and lit else (),
+                bids=tuple((plain(px), plain(qty)) for px, qty, _ in book.bids) if book and lit else (),
+                asks=tuple((plain(px), plain(qty)) for px, qty, _ in book.asks) if book and lit else (),
             )
         )
     return seen
@@ -112,8 +112,8 @@ def place(*, parent: ParentOrder, trigger: str, now: datetime | None = None) -> 
         limit_px=plain(parent.limit_px) if parent.ord_type == OrdType.LIMIT and parent.limit_px is not None else None,
         urgency=Urgency(parent.urgency),
         tif=working_tif(ord_type=OrdType(parent.ord_type), tif=TimeInForce(parent.tif)),
-        lot=instrument.lot_size,
-        tick=instrument.tick_size,
+        lot=plain(instrument.lot_size),
+        tick=plain(instrument.tick_size),
         adv=analytics.adv if analytics else None,
         volatility_daily=analytics.volatility_daily if analytics else None,
         dark_tried=parent.children.filter(action=Action.DARK_PING).exists(),

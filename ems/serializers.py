@@ -1,3 +1,5 @@
+from typing import Any
+
 from rest_framework import serializers
 
 from ems.models import ChildOrder, RoutingDecision
@@ -21,7 +23,7 @@ class ChildOrderSerializer(serializers.ModelSerializer):
 class RoutingDecisionSerializer(serializers.ModelSerializer):
     """A routing decision: the request, what the router saw (inputs), what it chose (orders) and why (reasons)."""
 
-    children = serializers.SlugRelatedField(slug_field="cl_ord_id", many=True, read_only=True)
+    children: Any = serializers.SlugRelatedField(slug_field="cl_ord_id", many=True, read_only=True)
 
     class Meta:
         model = RoutingDecision

@@ -9,6 +9,7 @@ from types import MappingProxyType
 from router.core.market import RouterParams
 from router.core.scoring import VenueScore, VenueStats, venue_score
 from router.models import RouterSettings, VenueMarkout, VenueStat
+from trading.numbers import plain
 from venues.models import Venue
 
 
@@ -24,7 +25,7 @@ def router_params(row: RouterSettings) -> RouterParams:
         max_display_share=row.max_display_share,
         size_jitter=row.size_jitter,
         max_delay_ms=row.max_delay_ms,
-        dark_min_qty=row.dark_min_qty,
+        dark_min_qty=plain(row.dark_min_qty),
         dark_rest_share=row.dark_rest_share,
         rfq_adv_share=row.rfq_adv_share,
         rfq_impact_bps=row.rfq_impact_bps,

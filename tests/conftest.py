@@ -44,7 +44,7 @@ def redis_server() -> Iterator[None]:
 @pytest.fixture
 def demo(db: Any) -> None:
     """The demo data set: users, instruments, venues, dealers, portfolios."""
-    call_command("seed_demo", "--no-analytics", stdout=io.StringIO())
+    call_command("seed_demo", stdout=io.StringIO())
 
 
 def api_client_for(username: str) -> APIClient:

@@ -9,14 +9,13 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
-from config.celery import app as celery_app
 from oms.models import Account, Instrument, Portfolio, Position
 from oms.roles import PM, RISK, ROLES, TRADER
+from router.models import RouterSettings
 from trading.enums import AssetClass, PutCall, VenueKind
 from venues.models import MarketSimulator, Venue
 
 D = Decimal
-ANALYTICS_TASK = "venues.analytics_refresh"
 
 # username, password, role (None: superuser), name
 USERS = [
@@ -66,9 +65,6 @@ def option_symbol(underlying: str, expiry: date, put_call: PutCall, strike: Deci
 
 class Command(BaseCommand):
     help = "Create the demo users, instruments, venues, dealers and portfolios (safe to run again)."
-
-    def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--no-analytics", action="store_true", help="do not queue the computation of missing market analytics")
 
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
@@ -132,12 +128,7 @@ class Command(BaseCommand):
                 for symbol, qty, cost in positions:
                     Position.objects.create(portfolio=portfolio, instrument=equities[symbol], qty=qty, cost_basis=qty * cost)
         MarketSimulator.objects.get_or_create(pk=1)
-        if not options["no_analytics"]:
-            # A worker computes them from a simulated day once it is up; the gateway does not need them.
-            symbols = [symbol for symbol, *_ in EQUITIES]
-            transaction.on_commit(
-                lambda: celery_app.send_task(ANALYTICS_TASK, kwargs={"days": 1, "missing_only": True, "symbols": symbols})
-            )
+        RouterSettings.objects.get_or_create(pk=1)
         self._print_logins(users)
 
     def _print_logins(self, users: dict[str, User]) -> None:

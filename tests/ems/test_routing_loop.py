@@ -1,0 +1,171 @@
+"""The routing loop in the EMS: partial fills routed again, never overfilled; venue learning from our own orders."""
+
+from decimal import Decimal
+
+import pytest
+
+from ems import services
+from ems.markouts import fill_markout_record, markout_bps
+from ems.models import ChildOrder, Execution, FillMarkout, RoutingDecision
+from oms.models import Fill, ParentOrder
+from router.models import RouterSettings, VenueMarkout, VenueStat
+from tests.ems.market import market_set
+from tests.ems.test_reports import report, submit
+from trading.enums import ExecType, Side
+
+pytestmark = pytest.mark.django_db
+
+ASKS = {"XALP": [("101.50", 500)], "XBET": [("101.52", 500)], "XGAM": [("101.54", 500)]}
+
+
+def high(order: ParentOrder) -> ParentOrder:
+    order.urgency = "HIGH"
+    order.save()
+    return order
+
+
+def test_an_ioc_child_partly_filled_has_its_rest_routed_again_with_fresh_books(demo):
+    # given a 300 IOC-routed child at XALP
+    market_set(asks=ASKS)
+    order = high(submit(qty="300", limit_px="101.54"))
+    services.execution_start(parent_id=order.pk)
+    child = ChildOrder.objects.get(parent=order)
+    assert (child.venue.code, child.tif, child.qty) == ("XALP", "IOC", Decimal(300))
+
+    # when it fills 120 and the venue cancels the rest; meanwhile XALP's offer is gone
+    services.reports_apply(
+        reports=[
+            report(child, 1, ExecType.NEW),
+            report(child, 2, ExecType.TRADE, qty="120", px="101.50", cum="120"),
+            report(child, 3, ExecType.CANCELED, cum="120", text="IOC: remainder cancelled"),
+        ]
+    )
+    market_set(asks={"XALP": [], "XBET": [("101.52", 500)], "XGAM": [("101.54", 500)]})
+    services.execution_work(parent_id=order.pk, trigger="test")
+
+    # then exactly the 180 left is routed, to the next best offer, by a second decision that says why
+    again = ChildOrder.objects.filter(parent=order).exclude(pk=child.pk).get()
+    assert (again.venue.code, again.qty, again.limit_px, again.tif) == ("XBET", Decimal(180), Decimal("101.52"), "IOC")
+    decision = RoutingDecision.objects.get(parent=order, seq=2)
+    assert decision.trigger == "test"
+    assert decision.qty == Decimal(180)
+    assert Execution.objects.get(parent=order).status == Execution.RUNNING
+
+
+def test_placing_again_never_routes_more_than_the_leaves_less_what_is_working(demo):
+    # given a DAY order of 1200 at HIGH urgency: 500 swept at XALP, 500 at XBET, 200 resting at the limit
+    market_set(asks=ASKS)
+    order = high(submit(qty="1200", limit_px="101.52"))
+    services.execution_start(parent_id=order.pk)
+    routed = sum(c.qty for c in ChildOrder.objects.filter(parent=order))
+    assert routed == Decimal(1200)
+
+    # when the worker is asked to place again (a redelivered task), twice
+    services.execution_work(parent_id=order.pk, trigger="redelivered")
+    services.execution_work(parent_id=order.pk, trigger="redelivered")
+
+    # then nothing more is routed: everything is working already, and no empty decision is stored
+    assert sum(c.qty for c in ChildOrder.objects.filter(parent=order)) == Decimal(1200)
+    assert RoutingDecision.objects.filter(parent=order).count() == 1
+
+
+def test_a_finished_child_teaches_the_router_its_venues_fill_rate_and_rejects(demo, django_capture_on_commit_callbacks):
+    # given two routed children: one sent, acknowledged, half filled and cancelled; one rejected
+    market_set(asks=ASKS)
+    first = high(submit(qty="300", limit_px="101.50"))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.execution_start(parent_id=first.pk)
+    filled = ChildOrder.objects.get(parent=first)
+    services.reports_apply(
+        reports=[
+            report(filled, 1, ExecType.NEW),
+            report(filled, 2, ExecType.TRADE, qty="150", px="101.50", cum="150"),
+            report(filled, 3, ExecType.CANCELED, cum="150"),
+        ]
+    )
+    second = high(submit(qty="300", limit_px="101.50"))
+    services.execution_start(parent_id=second.pk)
+    rejected = ChildOrder.objects.get(parent=second)
+    services.reports_apply(reports=[report(rejected, 1, ExecType.REJECTED, text="no")])
+
+    # then XALP's statistics count two finished orders, half a fill and one reject, and one acknowledgement
+    stat = VenueStat.objects.get(venue__code="XALP")
+    assert (stat.orders, stat.filled_share_sum, stat.rejects, stat.acks) == (2, Decimal("0.5"), 1, 1)
+
+
+def test_a_venue_that_rejects_a_lot_loses_ties_to_a_clean_one(demo):
+    # given XALP and XBET offer the same price at the same fee, and XALP rejected 40 of our last 40 orders
+    RouterSettings.objects.filter(pk=1).update(exploration=Decimal(0))
+    market_set(asks={"XALP": [("101.50", 500)], "XBET": [("101.50", 500)], "XGAM": []})
+    VenueStat.objects.create(venue_id=_venue_id("XALP"), orders=40, rejects=40)
+    from venues.models import Venue
+
+    Venue.objects.filter(code__in=["XALP", "XBET"]).update(taker_fee=Decimal("0.0030"), latency_ms=1)
+
+    # when a 300 buy is routed
+    order = high(submit(qty="300", limit_px="101.50"))
+    services.execution_start(parent_id=order.pk)
+
+    # then it goes to XBET, and the decision shows the scores it used
+    child = ChildOrder.objects.get(parent=order)
+    assert child.venue.code == "XBET"
+    scores = {v["venue"]: v["score"] for v in child.decision.inputs["venues"]}
+    assert Decimal(scores["XALP"]["reject_rate"]) > Decimal("0.9")
+    assert Decimal(scores["XALP"]["value"]) < Decimal(scores["XBET"]["value"])
+
+
+def _venue_id(code: str) -> int:
+    from venues.models import Venue
+
+    return Venue.objects.get(code=code).pk
+
+
+def test_markouts_are_measured_once_per_fill_and_horizon_and_feed_the_venue(demo):
+    # given a buy filled at 101.50 at XALP
+    market_set(asks=ASKS)
+    order = high(submit(qty="300", limit_px="101.50"))
+    services.execution_start(parent_id=order.pk)
+    child = ChildOrder.objects.get(parent=order)
+    services.reports_apply(
+        reports=[report(child, 1, ExecType.NEW), report(child, 2, ExecType.TRADE, qty="300", px="101.50", cum="300")]
+    )
+    fill = Fill.objects.get(parent=order)
+
+    # when the mid is 101.55 five seconds later (bid 101.54 / ask 101.56), measured twice (a redelivered task)
+    market_set(asks={v: [("101.56", 100)] for v in ASKS}, bids={v: [("101.54", 100)] for v in ASKS})
+    fill_markout_record(fill_id=fill.pk, horizon_s=5)
+    fill_markout_record(fill_id=fill.pk, horizon_s=5)
+
+    # then one markout row: +4.9261 bps (the mid rose after our buy), and XALP's 5 s markout counts it once
+    markout = FillMarkout.objects.get(fill=fill, horizon_s=5)
+    assert (markout.mid_px, markout.bps) == (Decimal("101.55"), Decimal("4.9261"))
+    venue_markout = VenueMarkout.objects.get(venue__code="XALP", horizon_s=5)
+    assert (venue_markout.qty, venue_markout.bps_qty_sum) == (Decimal(300), Decimal("4.9261") * 300)
+
+
+def test_a_markout_needs_a_mid(demo):
+    # given a fill and a market with no offers (no mid)
+    market_set(asks=ASKS)
+    order = high(submit(qty="300", limit_px="101.50"))
+    services.execution_start(parent_id=order.pk)
+    child = ChildOrder.objects.get(parent=order)
+    services.reports_apply(
+        reports=[report(child, 1, ExecType.NEW), report(child, 2, ExecType.TRADE, qty="300", px="101.50", cum="300")]
+    )
+    market_set(asks={v: [] for v in ASKS})
+    # when / then nothing is recorded rather than a guess
+    assert fill_markout_record(fill_id=Fill.objects.get(parent=order).pk, horizon_s=1) is None
+    assert not FillMarkout.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("side", "fill_px", "mid_px", "bps"),
+    [
+        (Side.BUY, "100", "100.10", "10.0000"),
+        (Side.BUY, "100", "99.90", "-10.0000"),
+        (Side.SELL, "100", "99.90", "10.0000"),
+        (Side.SELL, "100", "100.10", "-10.0000"),
+    ],
+)
+def test_markout_sign_is_good_for_us_when_positive(side, fill_px, mid_px, bps):
+    assert markout_bps(side=side, fill_px=Decimal(fill_px), mid_px=Decimal(mid_px)) == Decimal(bps)
