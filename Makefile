@@ -33,7 +33,7 @@ test: $(BIN)/.installed
 	pytest
 
 bench: $(BIN)/.installed
-	python -m venues.sim.bench --json var/bench/sim.json $(BENCH_ARGS)
+	python -m router.bench --json var/bench/bench.json $(BENCH_ARGS)
 
 lint: $(BIN)/.installed
 	ruff check .

@@ -67,8 +67,8 @@ def venue_books(symbol: str, venues: list[Venue], *, now: datetime) -> list[Venu
                 taker_fee=plain(venue.taker_fee),
                 latency_ms=Decimal(venue.latency_ms),
                 age_ms=None if beat is None else max(0, int((now - datetime.fromisoformat(beat.ts)).total_seconds() * 1000)),
-                bids=tuple((plain(px), plain(qty)) for px, qty, _ in book.bids) if book and lit else (),
-                asks=tuple((plain(px), plain(qty)) for px, qty, _ in book.asks) if book and lit else (),
+                bids=tuple((px, plain(qty)) for px, qty, _ in book.bids) if book and lit else (),
+                asks=tuple((px, plain(qty)) for px, qty, _ in book.asks) if book and lit else (),
             )
         )
     return seen
@@ -109,7 +109,9 @@ def place(*, parent: ParentOrder, trigger: str, now: datetime | None = None) -> 
         symbol=instrument.symbol,
         side=Side(parent.side),
         qty=qty,
-        limit_px=plain(parent.limit_px) if parent.ord_type == OrdType.LIMIT and parent.limit_px is not None else None,
+        limit_px=parent.limit_px.quantize(instrument.tick_size)
+        if parent.ord_type == OrdType.LIMIT and parent.limit_px is not None
+        else None,
         urgency=Urgency(parent.urgency),
         tif=working_tif(ord_type=OrdType(parent.ord_type), tif=TimeInForce(parent.tif)),
         lot=plain(instrument.lot_size),
@@ -135,6 +137,8 @@ def place(*, parent: ParentOrder, trigger: str, now: datetime | None = None) -> 
         decisions.append(decision)
         if not plan.rfq:
             children = [_child(parent, decision, order) for order in plan.orders]
+            decision.orders = [{**row, "cl_ord_id": c.cl_ord_id} for row, c in zip(decision.orders, children, strict=True)]
+            decision.save(update_fields=["orders"])
             break
         trigger = "the RFQ workflow is not available yet: route the block to the lit and dark markets"
         request = replace(request, allow_rfq=False)
@@ -151,6 +155,10 @@ def _dec(value: Decimal | None) -> str | None:
     return None if value is None else format(value, "f")
 
 
+def _qty(value: Decimal | None) -> str | None:
+    return None if value is None else format(plain(value), "f")
+
+
 def _score_json(score: VenueScore | None) -> dict[str, str] | None:
     if score is None:
         return None
@@ -165,11 +173,11 @@ def _score_json(score: VenueScore | None) -> dict[str, str] | None:
 
 def _inputs(request: RouteRequest, books: list[VenueBook], plan: RoutePlan) -> dict[str, Any]:
     def top(levels: tuple[tuple[Decimal, Decimal], ...]) -> list[str | None]:
-        return [_dec(levels[0][0]), _dec(levels[0][1])] if levels else [None, None]
+        return [_dec(levels[0][0]), _qty(levels[0][1])] if levels else [None, None]
 
     return {
         "tif": request.tif.value,
-        "adv": _dec(request.adv),
+        "adv": _qty(request.adv),
         "volatility_daily": _dec(request.volatility_daily),
         "dark_tried": request.dark_tried,
         "allow_rfq": request.allow_rfq,
@@ -196,12 +204,12 @@ def _order_json(order: VenueOrder) -> dict[str, Any]:
     return {
         "venue": order.venue,
         "action": order.action.value,
-        "qty": _dec(order.qty),
+        "qty": _qty(order.qty),
         "ord_type": order.ord_type.value,
         "limit_px": _dec(order.limit_px),
         "tif": order.tif.value,
-        "display_qty": _dec(order.display_qty),
-        "min_qty": _dec(order.min_qty),
+        "display_qty": _qty(order.display_qty),
+        "min_qty": _qty(order.min_qty),
         "peg": order.peg.value if order.peg else None,
         "post_only": order.post_only,
         "delay_us": order.delay_us,

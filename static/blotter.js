@@ -1,21 +1,50 @@
 // The live blotter: loads orders and fills over REST, then applies websocket updates.
-// On reconnect it reloads, so nothing published while it was away is missed.
+// On reconnect it reloads (the list and the open order's detail), so nothing
+// published while it was away is missed. A row opens the order's detail panel:
+// header, routing decisions, child orders, fills and events, from
+// GET /api/orders/<id>/, fetched again (debounced) when the order changes.
+// Every piece of data reaches the page through textContent, never as HTML.
 "use strict";
 (function () {
   const ordersBody = document.querySelector("#orders tbody");
   const fillsBody = document.querySelector("#fills tbody");
   const live = document.getElementById("live");
+  const panel = document.getElementById("order-detail");
+  const panelTitle = document.getElementById("detail-title");
+  const panelStatus = document.getElementById("detail-status");
+  const panelBody = document.getElementById("detail-body");
+  const panelError = document.getElementById("detail-error");
+  const panelErrorText = document.getElementById("detail-error-text");
   const orderRows = new Map();
   const fillIds = new Set();
+  const REFRESH_MS = 200; // a burst of fills for the open order makes one request
   let retryMs = 500;
+  let activeId = null; // the order row that takes the Tab stop (roving tabindex)
 
+  const { qty, px, time } = window.fmt;
+  // fmt wants strings; the API sends integers for some fields (age_ms, delay_us, ...).
+  const q = (v) => (v == null ? "" : qty(String(v)));
+  const p = (v) => (v == null ? "" : px(String(v)));
+
+  function el(tag, cls, text) {
+    const node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text != null) node.textContent = String(text);
+    return node;
+  }
   function cell(text, cls) {
     const td = document.createElement("td");
     td.textContent = text == null ? "" : text;
     if (cls) td.className = cls;
     return td;
   }
-  const { qty, px, time } = window.fmt;
+  // Time with milliseconds: the detail's events and decisions are often ms apart.
+  function timeMs(iso) {
+    if (!iso) return "";
+    const d = new Date(iso);
+    if (Number.isNaN(d.getTime())) return String(iso);
+    return d.toLocaleTimeString(undefined, { hour12: false }) + "." + String(d.getMilliseconds()).padStart(3, "0");
+  }
   function progress(o) {
     const td = document.createElement("td");
     const bar = document.createElement("div");
@@ -28,38 +57,504 @@
     td.appendChild(bar);
     return td;
   }
+  function statusText(status) {
+    return status ? String(status).replaceAll("_", " ") : "";
+  }
+
+  // ---- the orders grid ------------------------------------------------------
 
   function upsertOrder(o) {
+    const old = orderRows.get(o.id);
+    // A reload races the websocket: never let an older snapshot replace a newer row.
+    if (old && old.dataset.updated && o.updated_at && Date.parse(o.updated_at) < Date.parse(old.dataset.updated)) return;
     const tr = document.createElement("tr");
     tr.dataset.id = o.id;
+    if (o.updated_at) tr.dataset.updated = o.updated_at;
     tr.className = "status-" + o.status.toLowerCase() + " side-" + o.side.toLowerCase();
     [cell(o.id), cell(time(o.created_at)), cell(o.portfolio), cell(o.instrument), cell(o.side, "side"),
-     cell(qty(o.qty), "num"), cell(o.ord_type), cell(px(o.limit_px), "num"), cell(o.status.replace("_", " "), "status"),
+     cell(qty(o.qty), "num"), cell(o.ord_type), cell(px(o.limit_px), "num"), cell(statusText(o.status), "status"),
      cell(qty(o.filled_qty), "num"), progress(o), cell(Number(o.filled_qty) > 0 ? px(o.avg_px) : "", "num")]
       .forEach((td) => tr.appendChild(td));
-    const old = orderRows.get(o.id);
+    tr.tabIndex = o.id === activeId ? 0 : -1;
+    if (o.id === detail.id) markOpen(tr, true);
+    const hadFocus = old != null && document.activeElement === old;
     if (old) { old.replaceWith(tr); } else { ordersBody.prepend(tr); }
     orderRows.set(o.id, tr);
     tr.classList.add("flash");
+    if (hadFocus) tr.focus({ preventScroll: true });
+    ensureTabStop();
   }
+
+  // Exactly one row is in the Tab order: the active one, else the top one.
+  function ensureTabStop() {
+    if (activeId != null && orderRows.has(activeId)) return;
+    const first = ordersBody.firstElementChild;
+    if (!first) return;
+    activeId = Number(first.dataset.id);
+    first.tabIndex = 0;
+  }
+
+  function activate(tr, focus) {
+    const previous = orderRows.get(activeId);
+    if (previous && previous !== tr) previous.tabIndex = -1;
+    activeId = Number(tr.dataset.id);
+    tr.tabIndex = 0;
+    if (focus) tr.focus();
+  }
+
+  function markOpen(tr, open) {
+    tr.classList.toggle("selected", open);
+    if (open) { tr.setAttribute("aria-current", "true"); } else { tr.removeAttribute("aria-current"); }
+  }
+
+  ordersBody.addEventListener("click", (event) => {
+    const tr = event.target.closest("tr");
+    if (!tr || !tr.dataset.id) return;
+    activate(tr, true);
+    openDetail(Number(tr.dataset.id));
+  });
+
+  ordersBody.addEventListener("keydown", (event) => {
+    const tr = event.target.closest("tr");
+    if (!tr || event.target !== tr) return;
+    let next = null;
+    switch (event.key) {
+      case "ArrowDown": next = tr.nextElementSibling; break;
+      case "ArrowUp": next = tr.previousElementSibling; break;
+      case "Home": next = ordersBody.firstElementChild; break;
+      case "End": next = ordersBody.lastElementChild; break;
+      case "Enter":
+        event.preventDefault();
+        activate(tr, false);
+        openDetail(Number(tr.dataset.id));
+        return;
+      default: return;
+    }
+    event.preventDefault(); // the arrows move between rows, not the page
+    if (next) activate(next, true);
+  });
+
+  // ---- the fills grid -------------------------------------------------------
 
   function addFill(f) {
     if (fillIds.has(f.id)) return;
     fillIds.add(f.id);
     const tr = document.createElement("tr");
     tr.dataset.id = f.id;
+    tr.dataset.parent = f.parent;
     [cell(time(f.executed_at)), cell(f.parent), cell(f.venue), cell(f.side, "side"), cell(qty(f.qty), "num"),
      cell(px(f.px), "num"), cell(px(f.fee), "num"), cell(f.liquidity), cell(f.exec_id, "mono")]
       .forEach((td) => tr.appendChild(td));
     tr.className = "side-" + f.side.toLowerCase() + " flash";
+    tr.title = "order #" + f.parent + ": click for its detail";
     fillsBody.prepend(tr);
   }
 
+  fillsBody.addEventListener("click", (event) => {
+    const tr = event.target.closest("tr");
+    if (tr && tr.dataset.parent) openDetail(Number(tr.dataset.parent));
+  });
+
+  // ---- the detail panel: fetching -------------------------------------------
+
+  const detail = {
+    id: null, // the open order, or null when the panel is closed
+    controller: null, // the request in flight, if any
+    pending: false, // the order changed while a request was in flight: fetch again after it
+    timer: null, // the debounce timer
+    openSeqs: new Map(), // decision seq -> open, as the user left each one
+    loaded: false, // the body shows this order (so an error keeps it, dimmed)
+  };
+
+  function openDetail(id) {
+    if (detail.id !== id) {
+      stopFetching();
+      const previous = orderRows.get(detail.id);
+      if (previous) markOpen(previous, false);
+      detail.id = id;
+      detail.openSeqs = new Map();
+      detail.loaded = false;
+      panelTitle.textContent = "Order #" + id;
+      panelStatus.textContent = "";
+      panelBody.replaceChildren(el("p", "dim", "Loading…"));
+      showError(null);
+      panel.scrollTop = 0;
+    }
+    const row = orderRows.get(id);
+    if (row) markOpen(row, true);
+    panel.hidden = false;
+    document.body.classList.add("detail-open");
+    fetchDetail();
+  }
+
+  function closeDetail() {
+    if (detail.id == null) return;
+    stopFetching();
+    const row = orderRows.get(detail.id);
+    if (row) markOpen(row, false);
+    detail.id = null;
+    panel.hidden = true;
+    document.body.classList.remove("detail-open");
+    const back = orderRows.get(activeId);
+    if (back) back.focus({ preventScroll: true });
+  }
+
+  function stopFetching() {
+    if (detail.controller) detail.controller.abort();
+    detail.controller = null;
+    detail.pending = false;
+    clearTimeout(detail.timer);
+    detail.timer = null;
+  }
+
+  // Debounced: the first change starts the clock; changes within REFRESH_MS join it.
+  function scheduleRefresh() {
+    if (detail.id == null || detail.timer != null) return;
+    detail.timer = setTimeout(() => {
+      detail.timer = null;
+      fetchDetail();
+    }, REFRESH_MS);
+  }
+
+  async function fetchDetail() {
+    const id = detail.id;
+    if (id == null) return;
+    if (detail.controller) { detail.pending = true; return; } // one request at a time; the newest wins
+    const controller = new AbortController();
+    detail.controller = controller;
+    panel.setAttribute("aria-busy", "true");
+    try {
+      const response = await fetch("/api/orders/" + encodeURIComponent(id) + "/", {
+        credentials: "same-origin",
+        headers: { Accept: "application/json" },
+        signal: controller.signal,
+      });
+      if (!response.ok) throw new Error(await errorMessage(response, id));
+      const order = await response.json();
+      if (detail.id !== id) return;
+      renderDetail(order);
+      showError(null);
+    } catch (error) {
+      if (error.name === "AbortError" || detail.id !== id) return;
+      showError("Could not load order #" + id + ": " + error.message);
+    } finally {
+      if (detail.controller === controller) {
+        detail.controller = null;
+        panel.removeAttribute("aria-busy");
+        if (detail.pending) {
+          detail.pending = false;
+          scheduleRefresh();
+        }
+      }
+    }
+  }
+
+  async function errorMessage(response, id) {
+    if (response.status === 404) return "no such order, or not one you may see";
+    if (response.status === 401 || response.status === 403) return "not allowed (logged out?)";
+    let message = "";
+    try {
+      const body = await response.json();
+      message = body && body.error && body.error.message ? String(body.error.message) : "";
+    } catch (_) { /* not JSON: the status says enough */ }
+    return "HTTP " + response.status + (message ? " " + message : "");
+  }
+
+  function showError(message) {
+    panelError.hidden = message == null;
+    panelErrorText.textContent = message == null ? "" : message;
+    panelBody.classList.toggle("stale", message != null && detail.loaded);
+    if (message != null && !detail.loaded) panelBody.replaceChildren();
+  }
+
+  document.getElementById("detail-close").addEventListener("click", closeDetail);
+  document.getElementById("detail-retry").addEventListener("click", () => fetchDetail());
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && detail.id != null) {
+      event.preventDefault();
+      closeDetail();
+    }
+  });
+
+  // ---- the detail panel: rendering ------------------------------------------
+
+  function section(title, count) {
+    const box = el("section", "detail-section");
+    const h = el("h3", null, title);
+    if (count != null) h.appendChild(el("span", "count", count));
+    box.appendChild(h);
+    return box;
+  }
+
+  // headers: [label, "num" | null]; rows: arrays of <td>, or {cells, cls, title, data}
+  function table(headers, rows, cls) {
+    const t = el("table", "grid compact" + (cls ? " " + cls : ""));
+    const head = el("tr");
+    headers.forEach(([label, hcls]) => head.appendChild(el("th", hcls, label)));
+    t.appendChild(el("thead")).appendChild(head);
+    const body = t.appendChild(el("tbody"));
+    rows.forEach((row) => {
+      const tr = el("tr", row.cls);
+      if (row.title) tr.title = row.title;
+      Object.entries(row.data || {}).forEach(([k, v]) => { tr.dataset[k] = v; });
+      (row.cells || row).forEach((td) => tr.appendChild(td));
+      body.appendChild(tr);
+    });
+    return t;
+  }
+
+  function kv(pairs) {
+    const dl = el("dl", "kv");
+    pairs.forEach(([label, value, cls]) => {
+      dl.appendChild(el("dt", null, label));
+      dl.appendChild(el("dd", cls, value === "" || value == null ? "—" : value));
+    });
+    return dl;
+  }
+
+  function badge(action) {
+    return el("span", "badge badge-" + String(action).toLowerCase().replace(/[^a-z0-9]+/g, "-"), action);
+  }
+
+  function top(level) {
+    // [px, qty] or [null, null]
+    if (!Array.isArray(level) || level[0] == null) return "—";
+    return p(level[0]) + " × " + q(level[1]);
+  }
+
+  function yesNo(v) { return v == null ? "—" : v ? "yes" : "no"; }
+
+  function renderDetail(o) {
+    // what the user set up survives a live refresh: open decisions and scroll
+    panelBody.querySelectorAll("details.decision").forEach((d) => detail.openSeqs.set(Number(d.dataset.seq), d.open));
+    const scroll = panel.scrollTop;
+    panelTitle.textContent = "Order #" + o.id;
+    panelStatus.textContent = statusText(o.status);
+    panelStatus.className = "detail-status status-" + String(o.status).toLowerCase();
+    panelBody.replaceChildren(
+      renderHeader(o),
+      renderDecisions(o.routing_decisions || []),
+      renderChildren(o.children || []),
+      renderFills(o.fills || []),
+      renderEvents(o.events || []),
+    );
+    detail.loaded = true;
+    panel.scrollTop = scroll;
+  }
+
+  function renderHeader(o) {
+    const box = el("section", "detail-section detail-header side-" + String(o.side).toLowerCase());
+    const line = el("div", "headline");
+    line.append(
+      el("span", "side", o.side), " ", el("b", null, q(o.qty)), " ", el("b", null, o.instrument), " ",
+      el("span", null, o.ord_type === "LIMIT" ? "LIMIT " + p(o.limit_px) : o.ord_type), " · ",
+      el("span", null, o.tif), " · ", el("span", null, o.urgency),
+    );
+    box.appendChild(line);
+    const filled = Number(o.filled_qty) > 0;
+    box.appendChild(kv([
+      ["Status", statusText(o.status), "status-text"],
+      ["Filled", q(o.filled_qty) + " / " + q(o.qty)],
+      ["Avg px", filled ? p(o.avg_px) : ""],
+      ["Leaves", q(o.leaves_qty)],
+      ["Fees", filled ? p(o.fees) : ""],
+      ["Portfolio", o.portfolio],
+      ["By", o.created_by],
+      ["Created", timeMs(o.created_at)],
+      ["Cl ord id", o.cl_ord_id],
+    ]));
+    const chosen = (o.events || []).filter((e) => e.kind === "STRATEGY_SELECTED").pop();
+    const strategy = el("p", "rationale");
+    if (chosen) {
+      strategy.appendChild(el("b", null, "Strategy " + ((chosen.data && chosen.data.strategy) || "") + ": "));
+      strategy.appendChild(document.createTextNode(chosen.reason || "no reason given"));
+    } else {
+      strategy.appendChild(el("span", "dim", "No strategy selected yet."));
+    }
+    box.appendChild(strategy);
+    return box;
+  }
+
+  function renderDecisions(decisions) {
+    const box = section("Routing decisions", decisions.length);
+    if (!decisions.length) {
+      box.appendChild(el("p", "dim", "None yet."));
+      return box;
+    }
+    const newestFirst = decisions.slice().sort((a, b) => b.seq - a.seq);
+    const latest = newestFirst[0].seq;
+    newestFirst.forEach((d) => box.appendChild(renderDecision(d, d.seq === latest)));
+    return box;
+  }
+
+  function renderDecision(d, latest) {
+    const box = el("details", "decision");
+    box.dataset.seq = d.seq;
+    box.open = detail.openSeqs.has(d.seq) ? detail.openSeqs.get(d.seq) : latest;
+
+    const summary = el("summary");
+    summary.append(el("span", "seq", "#" + d.seq), el("span", "dim", timeMs(d.created_at)), el("span", "trigger", d.trigger));
+    summary.title = d.trigger || "";
+    const badges = el("span", "badges");
+    (d.actions || []).forEach((a) => badges.appendChild(badge(a)));
+    if (d.rfq && !(d.actions || []).includes("RFQ")) badges.appendChild(badge("RFQ"));
+    if (!(d.actions || []).length && !d.rfq) badges.appendChild(el("span", "dim", "no action"));
+    summary.appendChild(badges);
+    const qtys = el("span", "qtys");
+    qtys.append(q(d.qty), " · routed ", q(d.routed_qty), " · ");
+    qtys.appendChild(el("span", Number(d.unrouted_qty) > 0 ? "warn" : null, "unrouted " + q(d.unrouted_qty)));
+    summary.appendChild(qtys);
+    summary.appendChild(el("span", "us", (d.decision_us == null ? "?" : d.decision_us) + " µs"));
+    box.appendChild(summary);
+
+    const inputs = d.inputs || {};
+    const body = el("div", "decision-body");
+    body.appendChild(el("div", "meta",
+      [d.side, q(d.qty), d.limit_px != null ? "@ " + p(d.limit_px) : "market", "· " + d.urgency,
+       "· tif " + (inputs.tif || "—"), "· ADV " + (inputs.adv != null ? q(inputs.adv) : "—"),
+       "· vol " + (inputs.volatility_daily != null ? inputs.volatility_daily : "—"),
+       "· dark tried " + yesNo(inputs.dark_tried), "· RFQ allowed " + yesNo(inputs.allow_rfq)].join(" ")));
+
+    const reasons = el("ul", "reasons");
+    (d.reasons || []).forEach((r) => reasons.appendChild(el("li", null, r)));
+    if (!(d.reasons || []).length) reasons.appendChild(el("li", "dim", "no reason recorded"));
+    body.appendChild(reasons);
+
+    const excluded = Object.entries(d.excluded || {});
+    if (excluded.length) {
+      const ex = el("div", "excluded");
+      ex.appendChild(el("span", "label", "Excluded"));
+      excluded.forEach(([venue, why]) => {
+        const item = el("span", "excluded-venue");
+        item.append(el("b", null, venue), " " + why);
+        ex.appendChild(item);
+      });
+      body.appendChild(ex);
+    }
+
+    const orders = d.orders || [];
+    body.appendChild(el("h4", null, "Orders chosen (" + orders.length + ")"));
+    if (orders.length) {
+      body.appendChild(table(
+        [["Venue"], ["Action"], ["Qty", "num"], ["Limit", "num"], ["TIF"], ["Display", "num"], ["Min", "num"],
+         ["Delay µs", "num"], ["Reason"]],
+        orders.map((r) => [
+          cell(r.venue), cell(r.action + (r.peg ? " " + r.peg : "") + (r.post_only ? " PO" : "")), cell(q(r.qty), "num"),
+          cell(p(r.limit_px), "num"), cell(r.tif), cell(q(r.display_qty), "num"),
+          cell(Number(r.min_qty) > 0 ? q(r.min_qty) : "", "num"),
+          cell(r.delay_us == null ? "" : String(r.delay_us), "num"), cell(r.reason, "wrap"),
+        ]),
+      ));
+    }
+    if ((d.children || []).length) {
+      const kids = el("div", "meta");
+      kids.append("children: ", el("span", "mono", d.children.join(", ")));
+      body.appendChild(kids);
+    }
+
+    const venues = inputs.venues || [];
+    body.appendChild(el("h4", null, "What the router saw (" + venues.length + " venues)"));
+    if (venues.length) {
+      const why = d.excluded || {};
+      body.appendChild(table(
+        [["Venue"], ["Kind"], ["State"], ["Age ms", "num"], ["Maker", "num"], ["Taker", "num"], ["Bid", "num"],
+         ["Ask", "num"], ["Fill rate", "num"], ["Markout bps", "num"], ["Reject", "num"], ["Lat ms", "num"],
+         ["Score", "num"]],
+        venues.map((v) => {
+          const s = v.score || {};
+          const out = Object.prototype.hasOwnProperty.call(why, v.venue);
+          return {
+            cls: (out ? "excluded-row" : "") + (v.state !== "OPEN" ? " not-open" : ""),
+            title: out ? v.venue + " excluded: " + why[v.venue] : "",
+            data: { venue: v.venue },
+            cells: [
+              cell(v.venue), cell(v.kind), cell(v.state, "state"), cell(v.age_ms == null ? "—" : String(v.age_ms), "num"),
+              cell(p(v.maker_fee), "num"), cell(p(v.taker_fee), "num"), cell(top(v.bid), "num"), cell(top(v.ask), "num"),
+              // no score for a venue the router excluded: it was never weighed
+              cell(s.fill_rate ?? "—", "num"), cell(s.markout_bps ?? "—", "num"), cell(s.reject_rate ?? "—", "num"),
+              cell(s.latency_ms ?? "—", "num"), cell(s.value ?? "—", "num score"),
+            ],
+          };
+        }),
+        "venues-seen",
+      ));
+    }
+    box.appendChild(body);
+    return box;
+  }
+
+  function renderChildren(children) {
+    const box = section("Child orders", children.length);
+    if (!children.length) {
+      box.appendChild(el("p", "dim", "None yet."));
+      return box;
+    }
+    box.appendChild(table(
+      [["Cl ord id"], ["Venue"], ["Action"], ["Dec", "num"], ["Qty", "num"], ["Limit", "num"], ["TIF"],
+       ["Display", "num"], ["Min", "num"], ["Status"], ["Filled", "num"], ["Avg px", "num"], ["Venue says"]],
+      children.map((c) => ({
+        cls: "status-" + String(c.status).toLowerCase(),
+        title: c.route_reason || "",
+        data: { clOrdId: c.cl_ord_id },
+        cells: [
+          cell(c.cl_ord_id, "mono"), cell(c.venue), cell(c.action + (c.peg ? " " + c.peg : "")),
+          cell(c.decision_seq == null ? "" : "#" + c.decision_seq, "num"), cell(q(c.qty), "num"), cell(p(c.limit_px), "num"),
+          cell(c.tif), cell(q(c.display_qty), "num"), cell(Number(c.min_qty) > 0 ? q(c.min_qty) : "", "num"),
+          cell(statusText(c.status), "status"), cell(q(c.filled_qty), "num"),
+          cell(Number(c.filled_qty) > 0 ? p(c.avg_px) : "", "num"), cell(c.text, "wrap"),
+        ],
+      })),
+    ));
+    return box;
+  }
+
+  function renderFills(fills) {
+    const box = section("Fills", fills.length);
+    if (!fills.length) {
+      box.appendChild(el("p", "dim", "None yet."));
+      return box;
+    }
+    box.appendChild(table(
+      [["Time"], ["Child"], ["Venue"], ["Qty", "num"], ["Px", "num"], ["Fee", "num"], ["Liq"], ["Exec id"]],
+      fills.map((f) => ({
+        cls: "side-" + String(f.side).toLowerCase(),
+        cells: [
+          cell(timeMs(f.executed_at)), cell(f.child_cl_ord_id, "mono"), cell(f.venue), cell(q(f.qty), "num"),
+          cell(p(f.px), "num"), cell(p(f.fee), "num"), cell(f.liquidity), cell(f.exec_id, "mono"),
+        ],
+      })),
+    ));
+    return box;
+  }
+
+  function renderEvents(events) {
+    const box = section("Events", events.length);
+    if (!events.length) {
+      box.appendChild(el("p", "dim", "None."));
+      return box;
+    }
+    box.appendChild(table(
+      [["Time"], ["Kind"], ["Actor"], ["Child"], ["Status"], ["Reason"]],
+      events.map((e) => [
+        cell(timeMs(e.created_at)), cell(e.kind, "kind"), cell(e.actor), cell(e.child_cl_ord_id, "mono"),
+        cell(e.status_after ? statusText(e.status_before || "—") + " → " + statusText(e.status_after) : ""),
+        cell(e.reason, "wrap"),
+      ]),
+      "events",
+    ));
+    return box;
+  }
+
+  // ---- loading and the websocket --------------------------------------------
+
+  async function getJson(url) {
+    const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+    if (!response.ok) throw new Error(url + ": HTTP " + response.status);
+    return response.json();
+  }
+
   async function load() {
-    const [orders, fills] = await Promise.all([
-      fetch("/api/orders/?limit=200", { credentials: "same-origin" }).then((r) => r.json()),
-      fetch("/api/fills/?limit=200", { credentials: "same-origin" }).then((r) => r.json()),
-    ]);
+    const [orders, fills] = await Promise.all([getJson("/api/orders/?limit=200"), getJson("/api/fills/?limit=200")]);
     orders.results.slice().reverse().forEach(upsertOrder);
     fills.results.slice().reverse().forEach(addFill);
   }
@@ -71,12 +566,21 @@
       retryMs = 500;
       live.textContent = "live";
       live.className = "live on";
-      load().catch((e) => console.error("blotter load failed", e));
+      live.title = "websocket";
+      // (re)connected: whatever was published while away is only in the database
+      load().catch((e) => {
+        console.error("blotter load failed", e);
+        live.textContent = "live, load failed";
+        live.className = "live off";
+        live.title = String(e.message || e);
+      });
+      if (detail.id != null) fetchDetail();
     };
     ws.onmessage = (event) => {
       const msg = JSON.parse(event.data);
       if (msg.type === "order") upsertOrder(msg.order);
       if (msg.type === "fill") { addFill(msg.fill); upsertOrder(msg.order); }
+      if ((msg.type === "order" || msg.type === "fill") && msg.order && msg.order.id === detail.id) scheduleRefresh();
     };
     ws.onclose = () => {
       live.textContent = "reconnecting…";

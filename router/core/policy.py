@@ -347,8 +347,11 @@ class _Routing:
                     tif=self.req.tif,
                     min_qty=self._dark_min(),
                     peg=Peg.MID,
-                    delay_us=self._delay(),
-                    reason=f"rest in the dark at the mid, min {self._dark_min()}: {self.scores[venue.code].describe()}",
+                    delay_us=(delay := self._delay()),
+                    reason=(
+                        f"rest in the dark at the mid, min {self._dark_min()}, after a random {delay // 1000} ms: "
+                        f"{self.scores[venue.code].describe()}"
+                    ),
                 )
             )
 
@@ -434,9 +437,10 @@ class _Routing:
                 tif=self.req.tif,
                 display_qty=None if display is None or display >= qty else display,
                 post_only=self.req.urgency is not Urgency.HIGH,
-                delay_us=self._delay(),
+                delay_us=(delay := self._delay()),
                 reason=(
-                    f"rest at {px} behind {queue} (maker fee {venue.maker_fee}/sh), showing {shown}: "
+                    f"rest at {px} behind {queue} (maker fee {venue.maker_fee}/sh), showing {shown}, "
+                    f"after a random {delay // 1000} ms: "
                     f"{self.scores[venue.code].describe()}"
                 ),
             )

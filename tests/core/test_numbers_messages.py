@@ -307,6 +307,7 @@ def test_new_order_wire_is_flat_strings():
         "display_qty": "",
         "stp": "NONE",
         "peg": "",
+        "delay_us": "0",
     }
 
 

@@ -28,6 +28,7 @@ PURE_MODULES = [
     "router.core.scoring",
     "router.core.policy",
     "router.core.sim",
+    "router.bench",
     "ems.core.strategies",
 ]
 

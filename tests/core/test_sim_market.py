@@ -139,6 +139,24 @@ def test_an_order_reaches_its_venue_after_the_venue_latency():
     assert executions(late)[0].transact_time == "2026-01-05T09:30:01.003000+00:00"
 
 
+def test_a_held_order_reaches_its_venue_after_its_delay_plus_the_latency_and_is_known_in_flight():
+    # given
+    sim = market(background=False)
+    sim.run_until(OPEN_NS + NS)
+    # when an order is held 2 ms before it goes to a venue 3 ms away
+    sim.send(order("C1", "SEC2", Side.BUY, 100, "99.00", delay_us=2_000))
+    # then the market knows it at once (a redelivery is dropped), and the venue acknowledges it 5 ms later
+    assert sim.knows("SEC2", "C1")
+    assert not sim.knows("PRIM", "C1")
+    sim.run_until(OPEN_NS + NS + 4_999_999)
+    early, _ = sim.drain()
+    sim.run_until(OPEN_NS + NS + 5_000_000)
+    late, _ = sim.drain()
+    assert early == []
+    assert [r.exec_type for r in executions(late)] == [ExecType.NEW]
+    assert sim.knows("SEC2", "C1")
+
+
 def test_day_orders_expire_at_the_close_gtc_orders_carry_over_and_a_closed_venue_rejects():
     # given a DAY and a GTC order resting far from the market
     sim = market()

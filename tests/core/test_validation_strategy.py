@@ -87,7 +87,10 @@ def test_strategy_for_a_market_order_is_direct_ioc():
     choice = strategy_choose(ord_type=OrdType.MARKET)
     # then
     assert choice.name == "DIRECT"
-    assert choice.rationale == "hand the whole quantity to the smart order router: it takes liquidity now; any remainder is cancelled (IOC)"
+    assert (
+        choice.rationale
+        == "hand the whole quantity to the smart order router: it takes liquidity now; any remainder is cancelled (IOC)"
+    )
     assert choice.params == {}
 
 

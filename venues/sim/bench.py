@@ -390,7 +390,9 @@ def table(results: dict[str, Figures]) -> str:
     for name, figures in results.items():
         for key, value in figures.get("setup", {}).items():
             lines.append(f"{name} {key}: {value}")
-    columns = [column for column in COLUMNS if any(column in row for f in results.values() for row in f["rows"].values())]
+    rows = [row for f in results.values() for row in f["rows"].values()]
+    columns = [column for column in COLUMNS if any(column in row for row in rows)]
+    columns += [column for column in dict.fromkeys(key for row in rows for key in row) if column not in COLUMNS]  # others after
     header = ["benchmark", "row", *columns]
     body = [
         [name, label, *(_cell(row[column]) if column in row else "" for column in columns)]
@@ -414,10 +416,17 @@ def _pin_to_one_core() -> str:
     return f"pinned to core {core}"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m venues.sim.bench", description=__doc__.split("\n\n")[0])
+def main(
+    argv: list[str] | None = None,
+    *,
+    prog: str = "python -m venues.sim.bench",
+    description: str = __doc__.split("\n\n")[0],
+    default_json: Path = DEFAULT_JSON,
+) -> int:
+    """Run the registered benchmarks from the command line; other modules that register more call this with their own name."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run (about 2 s)")
-    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"where to write the results (default {DEFAULT_JSON})")
+    parser.add_argument("--json", type=Path, default=default_json, help=f"where to write the results (default {default_json})")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--only", action="append", choices=sorted(BENCHMARKS), help="run only this benchmark (repeatable)")
     parser.add_argument("--no-pin", action="store_true", help="leave the process free to move between cores")

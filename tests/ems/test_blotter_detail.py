@@ -1,0 +1,171 @@
+"""The blotter's order detail panel: the page carries it, and the order API gives it every field static/blotter.js reads."""
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from ems import services
+from oms.models import ParentOrder
+from tests.conftest import api_client_for
+from tests.ems.market import market_set
+from tests.ems.test_reports import report, submit
+from trading.enums import ExecType, Side
+
+pytestmark = pytest.mark.django_db
+
+ASKS = {"XALP": [("101.50", 500)], "XBET": [("101.55", 500)], "XGAM": [("101.60", 500)]}
+DEMO_VENUES = {"XALP", "XBET", "XGAM", "DKAL", "DKSG"}
+
+
+def routed_order() -> ParentOrder:
+    """Route a HIGH-urgency buy of 1200 at 101.55 through the services: XGAM halted; XALP and XBET swept, 200 posted."""
+    market_set(asks=ASKS, states={"XGAM": "HALTED"})
+    order = submit(side=Side.BUY, qty="1200", limit_px="101.55")
+    order.urgency = "HIGH"
+    order.save()
+    services.execution_start(parent_id=order.pk)
+    return order
+
+
+def test_the_blotter_page_carries_the_detail_panel_and_its_script(demo: None) -> None:
+    # given
+    client = Client()
+    client.force_login(User.objects.get(username="trader1"))
+
+    # when
+    response = client.get("/")
+
+    # then
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<aside id="order-detail"' in html
+    for element_id in ("detail-title", "detail-status", "detail-close", "detail-error", "detail-body"):
+        assert f'id="{element_id}"' in html
+    assert '<script src="/static/blotter.js"></script>' in html
+    assert '<script src="/static/format.js"></script>' in html
+
+
+def test_the_order_detail_gives_the_panel_its_header_decisions_children_fills_and_events(demo: None) -> None:
+    # given
+    order = routed_order()
+
+    # when
+    response = api_client_for("trader1").get(f"/api/orders/{order.pk}/")
+
+    # then the header
+    assert response.status_code == 200
+    body: dict[str, Any] = response.json()
+    assert body["id"] == order.pk
+    assert (body["side"], body["qty"], body["instrument"], body["ord_type"], body["limit_px"]) == (
+        "BUY", "1200.0000", "ACME", "LIMIT", "101.55000000",
+    )  # fmt: skip
+    assert (body["tif"], body["urgency"], body["status"]) == ("DAY", "HIGH", "NEW")
+    assert (body["filled_qty"], body["avg_px"], body["leaves_qty"]) == ("0.0000", "0.00000000", "1200.0000")
+    assert isinstance(body["updated_at"], str)  # the grid keeps the newer of a reload and a live update
+    strategy = [e for e in body["events"] if e["kind"] == "STRATEGY_SELECTED"]
+    assert len(strategy) == 1
+    assert strategy[0]["data"] == {"strategy": "DIRECT"}
+    assert strategy[0]["reason"].startswith("hand the whole quantity to the smart order router")
+
+    # the routing decision
+    (decision,) = body["routing_decisions"]
+    assert decision["seq"] == 1
+    assert decision["trigger"] == "start"
+    assert isinstance(decision["created_at"], str)
+    assert decision["actions"] == ["SWEEP", "POST"]
+    assert decision["rfq"] is False
+    assert (decision["qty"], decision["routed_qty"], decision["unrouted_qty"]) == ("1200.0000", "1200.0000", "0.0000")
+    assert decision["limit_px"] == "101.55000000"
+    assert decision["urgency"] == "HIGH"
+    assert decision["reasons"]
+    assert all(isinstance(reason, str) and reason for reason in decision["reasons"])
+    assert decision["excluded"] == {"XGAM": "session halted"}
+    assert isinstance(decision["decision_us"], int)
+
+    # what the router saw: the five demo venues; the excluded one has no score
+    inputs = decision["inputs"]
+    assert inputs["tif"] == "DAY"
+    assert (inputs["dark_tried"], inputs["allow_rfq"]) == (False, True)
+    venues = {v["venue"]: v for v in inputs["venues"]}
+    assert set(venues) == DEMO_VENUES
+    xalp = venues["XALP"]
+    assert (xalp["kind"], xalp["state"], xalp["maker_fee"], xalp["taker_fee"]) == ("LIT", "OPEN", "-0.002", "0.003")
+    assert isinstance(xalp["age_ms"], int)
+    assert (xalp["bid"], xalp["ask"]) == (["101.48", "500"], ["101.50", "500"])
+    assert set(xalp["score"]) == {"fill_rate", "markout_bps", "reject_rate", "latency_ms", "value"}
+    assert all(isinstance(part, str) for part in xalp["score"].values())
+    assert (venues["XGAM"]["state"], venues["XGAM"]["score"]) == ("HALTED", None)
+    assert (venues["DKAL"]["kind"], venues["DKAL"]["bid"], venues["DKAL"]["ask"]) == ("DARK", [None, None], [None, None])
+
+    # the orders it chose
+    # (decimal strings as the router computed them: "500" or "500.00", so compared as Decimals)
+    chosen = [(o["venue"], o["action"], Decimal(o["qty"]), Decimal(o["limit_px"]), o["tif"]) for o in decision["orders"]]
+    assert sorted(chosen) == [
+        ("XALP", "POST", Decimal(200), Decimal("101.55"), "DAY"),
+        ("XALP", "SWEEP", Decimal(500), Decimal("101.50"), "IOC"),
+        ("XBET", "SWEEP", Decimal(500), Decimal("101.55"), "IOC"),
+    ]
+    for chosen_order in decision["orders"]:
+        assert {"display_qty", "min_qty", "delay_us", "reason", "peg", "post_only"} <= set(chosen_order)
+        assert isinstance(chosen_order["delay_us"], int)
+        assert chosen_order["reason"]
+
+    # the children, tied to the decision both ways
+    children = body["children"]
+    assert sorted(decision["children"]) == sorted(c["cl_ord_id"] for c in children)
+    assert sorted((c["venue"], c["action"], c["decision_seq"], c["qty"], c["tif"]) for c in children) == [
+        ("XALP", "POST", 1, "200.0000", "DAY"),
+        ("XALP", "SWEEP", 1, "500.0000", "IOC"),
+        ("XBET", "SWEEP", 1, "500.0000", "IOC"),
+    ]
+    for child in children:
+        assert {"limit_px", "display_qty", "min_qty", "status", "filled_qty", "avg_px", "text", "route_reason"} <= set(child)
+        assert child["status"] == "PENDING_NEW"
+
+    # fills and the event log, oldest first (the panel shows the newest last)
+    assert body["fills"] == []
+    kinds = [e["kind"] for e in body["events"]]
+    assert kinds[:4] == ["SUBMITTED", "ACCEPT", "STRATEGY_SELECTED", "ROUTED"]
+    assert kinds.count("CHILD_ROUTED") == 3
+    assert [e["id"] for e in body["events"]] == sorted(e["id"] for e in body["events"])
+    for event in body["events"]:
+        assert {"created_at", "kind", "actor", "reason", "child_cl_ord_id", "status_before", "status_after"} <= set(event)
+
+
+def test_a_child_fill_shows_in_the_detail_with_the_order_filled_and_averaged(demo: None) -> None:
+    # given the XALP sweep filled in full
+    order = routed_order()
+    sweep = order.children.get(venue__code="XALP", action="SWEEP")
+    services.report_apply(report=report(sweep, 1, ExecType.NEW))
+    services.report_apply(report=report(sweep, 2, ExecType.TRADE, qty="500", px="101.50", cum="500"))
+
+    # when
+    body = api_client_for("trader1").get(f"/api/orders/{order.pk}/").json()
+
+    # then
+    assert (body["status"], body["filled_qty"], body["avg_px"]) == ("PARTIALLY_FILLED", "500.0000", "101.50000000")
+    (fill,) = body["fills"]
+    assert (fill["child_cl_ord_id"], fill["venue"], fill["qty"], fill["px"], fill["liquidity"]) == (
+        sweep.cl_ord_id, "XALP", "500.0000", "101.50000000", "REMOVED",
+    )  # fmt: skip
+    assert fill["exec_id"] == "E2"
+    child = next(c for c in body["children"] if c["cl_ord_id"] == sweep.cl_ord_id)
+    assert (child["status"], child["filled_qty"], child["avg_px"]) == ("FILLED", "500.0000", "101.50000000")
+    assert Decimal(fill["fee"]) == Decimal("1.5")
+
+
+def test_a_pm_who_does_not_own_the_portfolio_gets_404_for_its_order_detail(demo: None) -> None:
+    # given an order in pm1's GROWTH portfolio
+    order = routed_order()
+
+    # when pm2 asks for it
+    response = api_client_for("pm2").get(f"/api/orders/{order.pk}/")
+
+    # then it does not exist for pm2, and the body says nothing of it
+    assert response.status_code == 404
+    assert response.json()["error"]["status"] == 404
+    assert "routing_decisions" not in response.json()
+    assert api_client_for("pm1").get(f"/api/orders/{order.pk}/").status_code == 200
