@@ -163,11 +163,11 @@ def _score_json(score: VenueScore | None) -> dict[str, str] | None:
     if score is None:
         return None
     return {
-        "fill_rate": _dec(score.fill_rate.quantize(Decimal("0.0001"))) or "",
-        "markout_bps": _dec(score.markout_bps.quantize(Decimal("0.01"))) or "",
-        "reject_rate": _dec(score.reject_rate.quantize(Decimal("0.0001"))) or "",
-        "latency_ms": _dec(score.latency_ms.quantize(Decimal("0.01"))) or "",
-        "value": _dec(score.value.quantize(Decimal("0.0001"))) or "",
+        "fill_rate": f"{score.fill_rate:.4f}",
+        "markout_bps": f"{score.markout_bps:.2f}",
+        "reject_rate": f"{score.reject_rate:.4f}",
+        "latency_ms": f"{score.latency_ms:.2f}",
+        "value": f"{score.value:.4f}",
     }
 
 

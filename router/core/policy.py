@@ -38,10 +38,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 from enum import StrEnum
+from itertools import takewhile
 from types import MappingProxyType
 
 from router.core.market import OPEN, RouteRequest, RouterParams, VenueBook
-from router.core.scoring import VenueScore, VenueStats, venue_score
+from router.core.scoring import VenueScore, VenueStats, score_weights, weighted_score
 from trading.enums import OrdType, Peg, Side, TimeInForce, Urgency, VenueKind
 from trading.numbers import floor_to
 
@@ -115,8 +116,10 @@ def route(
     """
     _check(request)
     usable, excluded = usable_venues(venues, avoid=request.avoid, params=params)
+    weights = score_weights(params)
     scores = {
-        v.code: venue_score(stats.get(v.code, _NO_STATS), declared_latency_ms=v.latency_ms, params=params, rng=rng) for v in usable
+        v.code: weighted_score(stats.get(v.code, _NO_STATS), declared_latency_ms=v.latency_ms, weights=weights, rng=rng)
+        for v in usable
     }
     return _Routing(request, usable, scores, params, rng).plan(excluded)
 
@@ -217,11 +220,12 @@ class _Routing:
 
         Ties in cost go to the better-scored venue, then the faster, then by code.
         """
+        limit, side = self.req.limit_px, self.side
         levels = [
             (self._all_in(v, px), -self.scores[v.code].value, v.latency_ms, v.code, px, qty, v)
             for v in self.lit
-            for px, qty in v.far(self.side)
-            if qty > 0 and _within(self.side, px, self.req.limit_px)
+            for px, qty in takewhile(lambda level: _within(side, level[0], limit), v.far(side))  # best first
+            if qty > 0
         ]
         levels.sort(key=lambda level: level[:4])
         return [(cost, px, venue, qty) for cost, _, _, _, px, qty, venue in levels]
@@ -304,9 +308,9 @@ class _Routing:
         minimum = self._dark_min()
         pools = sorted(self.dark, key=lambda v: (-self.scores[v.code].value, v.code))
         while pools:
-            weights = [max(self.scores[v.code].value, Decimal("0.05")) * self._jitter() for v in pools]
-            total = sum(weights, ZERO)
-            pieces = [floor_to(qty * w / total, self.req.lot) for w in weights]
+            weights = [max(self.scores[v.code].value, 0.05) * self._jitter() for v in pools]
+            total = sum(weights)
+            pieces = [floor_to(qty * Decimal(repr(w / total)), self.req.lot) for w in weights]
             pieces[0] = qty - sum(pieces[1:], ZERO)  # the best pool takes the rounding: exact total
             if all(piece >= minimum for piece in pieces):  # the best pool's piece too: its weight may be the smallest
                 return list(zip(pools, pieces, strict=True))
@@ -416,10 +420,11 @@ class _Routing:
         if not self.lit:
             return  # the sweep said why
 
-        def expected(v: VenueBook) -> Decimal:
+        def expected(v: VenueBook) -> float:
             queue = v.shown_at(self.side, px)
             fee_bps = v.maker_fee / px * BPS
-            return self.scores[v.code].value * self.remaining / (self.remaining + queue) - self.params.fee_weight * fee_bps
+            queue_share = float(self.remaining / (self.remaining + queue))
+            return self.scores[v.code].value * queue_share - float(self.params.fee_weight * fee_bps)
 
         venue = max(self.lit, key=lambda v: (expected(v), -v.latency_ms, v.code))
         queue = venue.shown_at(self.side, px)
@@ -457,9 +462,9 @@ class _Routing:
 
     # --- helpers ------------------------------------------------------------------------
 
-    def _jitter(self) -> Decimal:
-        j = self.params.size_jitter
-        return 1 + j * Decimal(repr(self.rng.uniform(-1, 1)))
+    def _jitter(self) -> float:
+        """A weight's random factor, 1 +/- ``size_jitter`` (a model number; sizes are Decimals cut from it)."""
+        return 1 + float(self.params.size_jitter) * self.rng.uniform(-1, 1)
 
     def _delay(self) -> int:
         return self.rng.randint(0, self.params.max_delay_ms * 1000)

@@ -41,12 +41,14 @@ class VenueStats:
 
 @dataclass(frozen=True, slots=True)
 class VenueScore:
-    fill_rate: Decimal  # posterior mean
-    fill_rate_drawn: Decimal  # what the ranking used (the mean when exploration is 0)
-    markout_bps: Decimal  # qty-weighted over all horizons measured; 0 without fills
-    reject_rate: Decimal
-    latency_ms: Decimal  # measured, else the venue's declared latency
-    value: Decimal  # the one number policies rank by: higher is better
+    """A venue's score. Floats: a ranking model, like the simulator's agent rates; never a price or a size."""
+
+    fill_rate: float  # posterior mean
+    fill_rate_drawn: float  # what the ranking used (the mean when exploration is 0)
+    markout_bps: float  # qty-weighted over all horizons measured; 0 without fills
+    reject_rate: float
+    latency_ms: float  # measured, else the venue's declared latency
+    value: float  # the one number policies rank by: higher is better
 
     def describe(self) -> str:
         return (
@@ -55,18 +57,40 @@ class VenueScore:
         )
 
 
+Weights = tuple[float, float, float, float]  # exploration, markout, reject, latency
+
+
+def score_weights(params: RouterParams) -> Weights:
+    """The scoring settings as floats, once per decision."""
+    return (
+        float(params.exploration),
+        float(params.markout_weight),
+        float(params.reject_weight),
+        float(params.latency_weight),
+    )
+
+
 def venue_score(stats: VenueStats, *, declared_latency_ms: Decimal, params: RouterParams, rng: random.Random) -> VenueScore:
     """Score a venue from its statistics; draws once from ``rng`` (Thompson sampling)."""
-    alpha = 1 + stats.filled_share_sum
-    beta = 1 + (stats.orders - stats.filled_share_sum)
+    return weighted_score(stats, declared_latency_ms=declared_latency_ms, weights=score_weights(params), rng=rng)
+
+
+def weighted_score(stats: VenueStats, *, declared_latency_ms: Decimal, weights: Weights, rng: random.Random) -> VenueScore:
+    """``venue_score`` with the weights already converted (the router scores every venue with one set)."""
+    exploration, markout_weight, reject_weight, latency_weight = weights
+    filled = float(stats.filled_share_sum)
+    alpha = 1.0 + filled
+    beta = 1.0 + stats.orders - filled
     mean = alpha / (alpha + beta)
-    drawn = Decimal(repr(rng.betavariate(float(alpha), float(beta))))  # a model quantity, not money
-    drawn = mean + params.exploration * (drawn - mean)
-    measured = sum((qty for qty, _ in stats.markouts.values()), ZERO)
-    markout = sum((total for _, total in stats.markouts.values()), ZERO) / measured if measured else ZERO
-    reject_rate = Decimal(stats.rejects) / Decimal(stats.orders + 2)
-    latency = stats.ack_ms_sum / stats.acks if stats.acks else declared_latency_ms
-    value = drawn + params.markout_weight * markout - params.reject_weight * reject_rate - params.latency_weight * latency
+    drawn = mean + exploration * (rng.betavariate(alpha, beta) - mean) if exploration else mean
+    measured = total = 0.0
+    for qty, bps_qty in stats.markouts.values():
+        measured += float(qty)
+        total += float(bps_qty)
+    markout = total / measured if measured else 0.0
+    reject_rate = stats.rejects / (stats.orders + 2)
+    latency = float(stats.ack_ms_sum) / stats.acks if stats.acks else float(declared_latency_ms)
+    value = drawn + markout_weight * markout - reject_weight * reject_rate - latency_weight * latency
     return VenueScore(
         fill_rate=mean,
         fill_rate_drawn=drawn,

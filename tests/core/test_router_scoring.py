@@ -5,6 +5,8 @@ from collections import Counter
 from decimal import Decimal
 from types import MappingProxyType
 
+import pytest
+
 from router.core.market import RouteRequest, RouterParams, VenueBook
 from router.core.policy import route
 from router.core.scoring import VenueScore, VenueStats, venue_score
@@ -23,12 +25,12 @@ def test_a_venue_without_history_starts_at_one_half() -> None:
     # given / when
     result = score(VenueStats())
     # then
-    assert result.fill_rate == D("0.5")
-    assert result.fill_rate_drawn == D("0.5")
+    assert result.fill_rate == pytest.approx(0.5)
+    assert result.fill_rate_drawn == pytest.approx(0.5)
     assert result.markout_bps == 0
     assert result.reject_rate == 0
-    assert result.latency_ms == D("1.5")  # the declared latency, nothing measured yet
-    assert result.value == D("0.4985")  # 0.5 - 0.001 x 1.5 ms
+    assert result.latency_ms == pytest.approx(1.5)  # the declared latency, nothing measured yet
+    assert result.value == pytest.approx(0.4985)  # 0.5 - 0.001 x 1.5 ms
     assert result.describe() == "fill rate 50%, markout +0.0 bps, rejects 0%, latency 1.5 ms"
 
 
@@ -39,9 +41,9 @@ def test_the_fill_rate_moves_with_the_filled_share_of_finished_orders() -> None:
     # when
     good_score, poor_score = score(good), score(poor)
     # then Beta(1 + filled, 1 + unfilled): 7/10 and 2/10
-    assert good_score.fill_rate == D("0.7")
-    assert poor_score.fill_rate == D("0.2")
-    assert good_score.value - poor_score.value == D("0.5")
+    assert good_score.fill_rate == pytest.approx(0.7)
+    assert poor_score.fill_rate == pytest.approx(0.2)
+    assert good_score.value - poor_score.value == pytest.approx(0.5)
 
 
 def test_markouts_are_weighted_by_the_quantity_measured() -> None:
@@ -50,8 +52,8 @@ def test_markouts_are_weighted_by_the_quantity_measured() -> None:
     # when
     result = score(stats)
     # then (500 - 300) / 400, not the plain mean of 5 and -1
-    assert result.markout_bps == D("0.5")
-    assert result.value == D("0.4985") + D("0.02") * D("0.5")
+    assert result.markout_bps == pytest.approx(0.5)
+    assert result.value == pytest.approx(0.4985 + 0.02 * 0.5)
 
 
 def test_adverse_markouts_lower_the_value() -> None:
@@ -60,8 +62,8 @@ def test_adverse_markouts_lower_the_value() -> None:
     # when
     result = score(adverse)
     # then -4 bps at 0.02 a bp
-    assert result.markout_bps == D(-4)
-    assert result.value == D("0.4985") - D("0.08")
+    assert result.markout_bps == pytest.approx(-4)
+    assert result.value == pytest.approx(0.4985 - 0.08)
 
 
 def test_rejects_lower_the_value() -> None:
@@ -71,8 +73,8 @@ def test_rejects_lower_the_value() -> None:
     # when
     clean_score, rejecting_score = score(clean), score(rejecting)
     # then the reject rate has the same prior: 2 / (8 + 2)
-    assert rejecting_score.reject_rate == D("0.2")
-    assert clean_score.value - rejecting_score.value == D("0.2")
+    assert rejecting_score.reject_rate == pytest.approx(0.2)
+    assert clean_score.value - rejecting_score.value == pytest.approx(0.2)
 
 
 def test_measured_latency_replaces_the_declared_one_and_lowers_the_value() -> None:
@@ -82,9 +84,9 @@ def test_measured_latency_replaces_the_declared_one_and_lowers_the_value() -> No
     measured = score(slow, latency="1")
     declared = score(VenueStats(), latency="1")
     # then
-    assert measured.latency_ms == D(5)
-    assert declared.latency_ms == D(1)
-    assert declared.value - measured.value == D("0.004")
+    assert measured.latency_ms == pytest.approx(5)
+    assert declared.latency_ms == pytest.approx(1)
+    assert declared.value - measured.value == pytest.approx(0.004)
 
 
 def test_without_exploration_the_drawn_fill_rate_is_the_mean() -> None:
@@ -104,7 +106,7 @@ def test_with_exploration_the_drawn_fill_rate_varies_around_the_mean() -> None:
     # then
     assert all(0 < d < 1 for d in drawn)
     assert len(set(drawn)) == 200
-    assert min(drawn) < D(7) / D(12) < max(drawn)
+    assert min(drawn) < 7 / 12 < max(drawn)
 
 
 def _venue(code: str) -> VenueBook:
