@@ -126,6 +126,7 @@ def report_apply(*, report: ExecutionReport) -> bool:
     if report.seq > child.report_seq + 1:
         raise ReportOutOfOrder(f"{report.cl_ord_id}: report {report.seq} before {child.report_seq + 1}")
     child.report_seq = report.seq
+    acked = False
     before = OrdStatus(child.status)
     fill = None
     if report.exec_type is ExecType.TRADE:
@@ -151,7 +152,8 @@ def report_apply(*, report: ExecutionReport) -> bool:
         else:
             child.status = _next(child, _EVENTS[report.exec_type])
         if report.exec_type is ExecType.NEW and child.acked_at is None:
-            _acked(child)
+            child.acked_at = timezone.now()
+            acked = True
         if report.venue_order_id:
             child.venue_order_id = report.venue_order_id
         child.text = report.text
@@ -166,11 +168,11 @@ def report_apply(*, report: ExecutionReport) -> bool:
             data={"exec_id": report.exec_id, "venue_order_id": report.venue_order_id},
         )
     child.save()
-    if OrdStatus(child.status).is_terminal:
-        venue_order_finished(
-            venue=child.venue, qty=child.qty, filled_qty=child.filled_qty, rejected=child.status == OrdStatus.REJECTED
-        )
+    done = OrdStatus(child.status).is_terminal
+    if done:
         _execution_after_child_done(child)
+    # Venue statistics last: their rows are locked after the child and parent rows, in every transaction.
+    _venue_learn(child, acked=acked, done=done)
     parent_id = child.parent_id
     if fill is not None:
         fill_id = fill.pk
@@ -198,12 +200,14 @@ def _next(child: ChildOrder, event: OrdEvent) -> OrdStatus:
         raise
 
 
-def _acked(child: ChildOrder) -> None:
-    """Note the first acknowledgement and teach the router the venue's latency (our send to its ack)."""
-    child.acked_at = timezone.now()
-    if child.sent_at is not None:
+def _venue_learn(child: ChildOrder, *, acked: bool, done: bool) -> None:
+    """Teach the router what this report showed about the venue: its latency (our send to its ack), a finished order."""
+    if acked and child.sent_at is not None and child.acked_at is not None:
         ms = Decimal((child.acked_at - child.sent_at).total_seconds() * 1000).quantize(Decimal("0.001"))
         venue_ack_record(venue=child.venue, ms=max(ms, ZERO))
+    if done:
+        rejected = child.status == OrdStatus.REJECTED
+        venue_order_finished(venue=child.venue, qty=child.qty, filled_qty=child.filled_qty, rejected=rejected)
 
 
 # A child that ends with quantity unfilled for one of these reasons has its rest placed again.

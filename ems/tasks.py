@@ -3,6 +3,7 @@
 from typing import Any
 
 from celery import shared_task
+from django.db import OperationalError
 
 from ems import markouts, services
 from trading.messages import ExecutionReport
@@ -20,10 +21,16 @@ def execution_work(parent_id: int, trigger: str) -> None:
 
 @shared_task(name="ems.reports_apply", bind=True, max_retries=600)
 def reports_apply(self: Any, reports: list[dict[str, str]]) -> None:
+    """Apply a batch; retried when a report arrived early or the database broke a lock cycle (deadlock).
+
+    A retry re-applies the batch: reports already applied are skipped by their ``seq``.
+    """
     try:
         services.reports_apply(reports=[ExecutionReport.from_wire(report) for report in reports])
     except services.ReportOutOfOrder as exc:
         raise self.retry(exc=exc, countdown=0.1) from exc
+    except OperationalError as exc:  # deadlock or serialization failure: nothing of the failed report was kept
+        raise self.retry(exc=exc, countdown=0.2) from exc
 
 
 @shared_task(name="ems.fill_markout")
