@@ -31,9 +31,8 @@ from typing import Final
 from router.core.market import RouteRequest, RouterParams, VenueBook
 from router.core.policy import Action, route
 from router.core.scoring import VenueStats
-from router.core.sim import SimExecution, SimFill, sim_route
-from trading.enums import ExecType, OrdType, Side, TimeInForce, Urgency, VenueKind
-from trading.messages import ExecutionReport, NewOrder
+from router.core.sim import sim_route, sim_single_order
+from trading.enums import Side, TimeInForce, Urgency, VenueKind
 from venues.sim.background import NS
 from venues.sim.bench import BenchConfig, Figures, _latency_row, benchmark, main
 from venues.sim.history import STANDARD_VENUES
@@ -195,23 +194,6 @@ SIZES: Final = (2_000, 10_000, 40_000)
 PRIMARY: Final = "PRIM"
 
 
-def _single_order(market: SimMarket, venue: str, side: Side, qty: Decimal) -> SimExecution:
-    """Send one market IOC to ``venue`` and run the market until it is done."""
-    market.send(NewOrder("ONE", venue, ACME.symbol, side, OrdType.MARKET, qty, None, TimeInForce.IOC))
-    run = SimExecution()
-    done = False
-    while not done:
-        market.run_until(market.now + 50_000_000)
-        reports, _ = market.drain()
-        for report in reports:
-            if isinstance(report, ExecutionReport) and report.cl_ord_id == "ONE":
-                run.reports.append(report)
-                if report.exec_type is ExecType.TRADE:
-                    run.fills.append(SimFill(report.venue, report.last_qty, report.last_px, report.fee))
-                done = done or report.ord_status.is_terminal
-    return run
-
-
 def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else float("nan")
 
@@ -247,7 +229,7 @@ def bench_sweep_cost(config: BenchConfig) -> Figures:
                 allow_rfq=False,
             )
             routed = sim_route(copy.deepcopy(market), request, params=params, rng=random.Random(seed))
-            single = _single_order(copy.deepcopy(market), PRIMARY, Side.BUY, qty)
+            single = sim_single_order(copy.deepcopy(market), ACME.symbol, PRIMARY, Side.BUY, qty)
             rounds[size].append(len(routed.plans))
             for name, run in (("router", routed), ("primary", single)):
                 filled[size][name].append(float(run.filled_qty / qty))

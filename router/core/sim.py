@@ -15,7 +15,7 @@ from itertools import count
 from router.core.market import RouteRequest, RouterParams, VenueBook
 from router.core.policy import Action, RoutePlan, VenueOrder, route
 from router.core.scoring import VenueStats
-from trading.enums import ExecType, Side, VenueKind
+from trading.enums import ExecType, OrdType, Side, TimeInForce, VenueKind
 from trading.messages import ExecutionReport, NewOrder
 from venues.sim.market import SimMarket
 
@@ -138,22 +138,39 @@ def sim_route(
         run.plans.append(plan)
         if plan.rfq or not plan.orders:
             break
-        waiting = {sim_send(market, request.symbol, request.side, order): order for order in plan.orders}
+        sent = {sim_send(market, request.symbol, request.side, order): order for order in plan.orders}
         run.sent += plan.orders
         dark_tried = dark_tried or any(o.action is Action.DARK_PING for o in plan.orders)
-        done = {cl for cl, o in waiting.items() if o.tif not in ("IOC", "FOK")}  # resting: not waited for
-        while len(done) < len(waiting):
-            market.run_until(market.now + wait_ns)
-            reports, _ = market.drain()
-            for report in reports:
-                if not isinstance(report, ExecutionReport) or report.cl_ord_id not in waiting:
-                    continue
-                run.reports.append(report)
-                if report.exec_type is ExecType.TRADE:
-                    run.fills.append(SimFill(report.venue, report.last_qty, report.last_px, report.fee))
-                    left -= report.last_qty
-                if report.ord_status.is_terminal:
-                    done.add(report.cl_ord_id)
+        filled_before = run.filled_qty
+        ioc = {cl for cl, o in sent.items() if o.tif in ("IOC", "FOK")}
+        _run_until_done(market, run, watch=set(sent), until_done=ioc, wait_ns=wait_ns)
+        left -= run.filled_qty - filled_before  # resting orders are not waited for: they fill later or never
         if left <= 0 or any(o.tif not in ("IOC", "FOK") for o in plan.orders):
             break  # done, or something rests: routing again now would count its quantity twice
     return run
+
+
+def sim_single_order(market: SimMarket, symbol: str, venue: str, side: Side, qty: Decimal) -> SimExecution:
+    """Send one market IOC of ``qty`` to ``venue`` (no router) and run the market until it is done."""
+    market.send(NewOrder("ONE", venue, symbol, side, OrdType.MARKET, qty, None, TimeInForce.IOC))
+    run = SimExecution()
+    _run_until_done(market, run, watch={"ONE"}, until_done={"ONE"})
+    return run
+
+
+def _run_until_done(
+    market: SimMarket, run: SimExecution, *, watch: set[str], until_done: set[str], wait_ns: int = 50_000_000
+) -> None:
+    """Run ``market`` ``wait_ns`` at a time until every order in ``until_done`` is done; record ``watch``'s reports and fills."""
+    waiting = set(until_done)
+    while waiting:
+        market.run_until(market.now + wait_ns)
+        reports, _ = market.drain()
+        for report in reports:
+            if not isinstance(report, ExecutionReport) or report.cl_ord_id not in watch:
+                continue
+            run.reports.append(report)
+            if report.exec_type is ExecType.TRADE:
+                run.fills.append(SimFill(report.venue, report.last_qty, report.last_px, report.fee))
+            if report.ord_status.is_terminal:
+                waiting.discard(report.cl_ord_id)

@@ -6,9 +6,8 @@ from decimal import Decimal
 
 from router.core.market import RouteRequest, RouterParams
 from router.core.policy import Action
-from router.core.sim import SimExecution, SimFill, sim_route
-from trading.enums import ExecType, OrdType, Side, TimeInForce, Urgency, VenueKind
-from trading.messages import ExecutionReport, NewOrder
+from router.core.sim import SimExecution, sim_route, sim_single_order
+from trading.enums import ExecType, Side, TimeInForce, Urgency, VenueKind
 from venues.sim.background import NS
 from venues.sim.history import STANDARD_VENUES
 from venues.sim.lit import Listing, VenueSpec
@@ -47,23 +46,6 @@ def request(side: Side, qty: int, limit: Decimal | None, urgency: Urgency, **ext
     )
 
 
-def single_order(sim: SimMarket, venue: str, side: Side, qty: int) -> SimExecution:
-    """Send one market IOC to ``venue`` and run the market until it is done."""
-    sim.send(NewOrder("ONE", venue, "ACME", side, OrdType.MARKET, D(qty), None, TimeInForce.IOC))
-    run = SimExecution()
-    done = False
-    while not done:
-        sim.run_until(sim.now + 50_000_000)
-        reports, _ = sim.drain()
-        for report in reports:
-            if isinstance(report, ExecutionReport) and report.cl_ord_id == "ONE":
-                run.reports.append(report)
-                if report.exec_type is ExecType.TRADE:
-                    run.fills.append(SimFill(report.venue, report.last_qty, report.last_px, report.fee))
-                done = done or report.ord_status.is_terminal
-    return run
-
-
 def fills_by_round(run: SimExecution) -> list[Decimal]:
     """The quantity filled by each round's orders (``sim_send`` numbers orders in the order they are sent)."""
     ids = sorted({r.cl_ord_id for r in run.reports}, key=lambda cl: int(cl[1:]))
@@ -89,7 +71,7 @@ def test_a_sweep_through_the_router_costs_less_than_one_order_on_the_primary() -
         assert twin.nbbo("ACME").mid == arrival  # the same market
         # when one is worked by the router and the other is one market order on the primary
         run = sim_route(sim, request(Side.BUY, qty, None, Urgency.HIGH), params=RouterParams(), rng=random.Random(seed))
-        one = single_order(twin, "PRIM", Side.BUY, qty)
+        one = sim_single_order(twin, "ACME", "PRIM", Side.BUY, D(qty))
         # then both filled the whole quantity
         assert run.filled_qty == qty
         assert one.filled_qty == qty
