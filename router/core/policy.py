@@ -289,13 +289,13 @@ class _Routing:
     # --- 3. dark ------------------------------------------------------------------------
 
     def _dark_first(self) -> bool:
-        p = self.params
         if not self.dark or self.req.urgency is Urgency.HIGH or self.req.dark_tried:
             return False
         far = self._far_touch_qty()
-        if self.remaining < p.dark_min_qty or self.remaining <= far:
+        minimum = self._dark_min()  # on the lot: one pool can always take it all
+        if self.remaining < minimum or self.remaining <= far:
             return False
-        self.reasons.append(f"mid-sized ({self.remaining} > {far} at the far touch, >= dark minimum {p.dark_min_qty}): dark first")
+        self.reasons.append(f"mid-sized ({self.remaining} > {far} at the far touch, >= dark minimum {minimum}): dark first")
         return True
 
     def _dark_min(self) -> Decimal:
