@@ -169,3 +169,29 @@ def test_a_markout_needs_a_mid(demo):
 )
 def test_markout_sign_is_good_for_us_when_positive(side, fill_px, mid_px, bps):
     assert markout_bps(side=side, fill_px=Decimal(fill_px), mid_px=Decimal(mid_px)) == Decimal(bps)
+
+
+def test_a_block_is_handed_to_rfq_and_until_rfq_exists_routed_to_the_markets_by_a_second_decision(demo):
+    # given ACME trades 20,000 a day and a PM buys 2,000 (10% of ADV, over the 5% RFQ threshold)
+    from django.utils import timezone
+
+    from venues.models import InstrumentAnalytics
+
+    InstrumentAnalytics.objects.create(
+        symbol="ACME", as_of=timezone.now(), days=1, adv=Decimal(20_000), volatility_annual=Decimal("0.25"),
+        volatility_daily=Decimal("0.0157"), spread_bps=Decimal(2), spread_px=Decimal("0.02"), depth=Decimal(500),
+        bucket_minutes=30, volume_profile=[],
+    )  # fmt: skip
+    market_set(asks=ASKS)
+    order = high(submit(qty="2000", limit_px="101.54"))
+    # when
+    services.execution_start(parent_id=order.pk)
+    # then the first decision is the RFQ hand-off, with no orders; the second routes the block to the lit markets
+    first, second = RoutingDecision.objects.filter(parent=order).order_by("seq")
+    assert (first.rfq, first.actions, first.routed_qty, first.orders) == (True, ["RFQ"], Decimal(0), [])
+    assert first.reasons == ["block: 10.0% of ADV (RFQ from 5.0%); ask dealers for a price"]
+    assert second.rfq is False
+    assert second.trigger == "the RFQ workflow is not available yet: route the block to the lit and dark markets"
+    assert second.inputs["allow_rfq"] is False
+    assert sum(c.qty for c in ChildOrder.objects.filter(parent=order)) == Decimal(2000)
+    assert list(order.events.filter(kind__startswith="ROUTE").values_list("kind", flat=True)) == ["ROUTE_RFQ", "ROUTED"]
