@@ -25,7 +25,7 @@ from ems.core.strategies import working_tif
 from ems.models import ChildOrder, RoutingDecision
 from oms.models import ParentOrder
 from oms.services import order_event_append
-from router.core.market import RouteRequest, VenueBook
+from router.core.market import OPEN, RouteRequest, VenueBook
 from router.core.policy import Action, RoutePlan, VenueOrder, route
 from router.core.scoring import VenueScore
 from router.selectors import router_params, router_settings_get, venue_stats_read
@@ -76,7 +76,7 @@ def venue_books(symbol: str, venues: list[Venue], *, now: datetime) -> list[Venu
 
 def _state(beat: VenueHealth | None, book: BookView | None) -> str:
     """The venue's session: the health entry's, unless its book says it is not OPEN (the more cautious wins)."""
-    if book is not None and book.state != "OPEN":
+    if book is not None and book.state != OPEN:
         return book.state
     return beat.state if beat is not None else "UNKNOWN"
 

@@ -11,8 +11,9 @@ from types import MappingProxyType
 from typing import Final
 
 from trading.enums import Side, TimeInForce, Urgency, VenueKind
+from venues.composite import OPEN as SESSION_OPEN
 
-OPEN: Final = "OPEN"
+OPEN: Final = SESSION_OPEN  # the one spelling, from the consolidated market view
 
 # (px, displayed qty), best first
 Level = tuple[Decimal, Decimal]

@@ -40,15 +40,15 @@ from decimal import ROUND_CEILING, Decimal
 from enum import StrEnum
 from itertools import takewhile
 from types import MappingProxyType
+from typing import Final
 
 from router.core.market import OPEN, RouteRequest, RouterParams, VenueBook
 from router.core.scoring import VenueScore, VenueStats, score_weights, weighted_score
 from trading.enums import OrdType, Peg, Side, TimeInForce, Urgency, VenueKind
-from trading.numbers import floor_to
+from trading.numbers import ZERO, floor_to
 
-ZERO = Decimal(0)
 BPS = Decimal(10_000)
-_RESTING = (TimeInForce.DAY, TimeInForce.GTC)
+RESTING: Final = (TimeInForce.DAY, TimeInForce.GTC)  # the time in force of an order that may rest
 _NO_STATS = VenueStats()
 
 
@@ -175,7 +175,7 @@ class _Routing:
         self.remaining = request.qty
         self.orders: list[VenueOrder] = []
         self.reasons: list[str] = []
-        self.may_rest = request.tif in _RESTING and request.limit_px is not None
+        self.may_rest = request.tif in RESTING and request.limit_px is not None
 
     def plan(self, excluded: dict[str, str]) -> RoutePlan:
         block = self._block_reason()

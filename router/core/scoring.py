@@ -22,8 +22,7 @@ from decimal import Decimal
 from types import MappingProxyType
 
 from router.core.market import RouterParams
-
-ZERO = Decimal(0)
+from trading.numbers import ZERO
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,13 +13,13 @@ from decimal import Decimal
 from itertools import count
 
 from router.core.market import RouteRequest, RouterParams, VenueBook
-from router.core.policy import Action, RoutePlan, VenueOrder, route
+from router.core.policy import RESTING, Action, RoutePlan, VenueOrder, route
 from router.core.scoring import VenueStats
 from trading.enums import ExecType, OrdType, Side, TimeInForce, VenueKind
 from trading.messages import ExecutionReport, NewOrder
+from trading.numbers import ZERO
 from venues.sim.market import SimMarket
 
-ZERO = Decimal(0)
 _ids = count(1)
 
 
@@ -142,10 +142,10 @@ def sim_route(
         run.sent += plan.orders
         dark_tried = dark_tried or any(o.action is Action.DARK_PING for o in plan.orders)
         filled_before = run.filled_qty
-        ioc = {cl for cl, o in sent.items() if o.tif in ("IOC", "FOK")}
+        ioc = {cl for cl, o in sent.items() if o.tif not in RESTING}
         _run_until_done(market, run, watch=set(sent), until_done=ioc, wait_ns=wait_ns)
         left -= run.filled_qty - filled_before  # resting orders are not waited for: they fill later or never
-        if left <= 0 or any(o.tif not in ("IOC", "FOK") for o in plan.orders):
+        if left <= 0 or any(o.tif in RESTING for o in plan.orders):
             break  # done, or something rests: routing again now would count its quantity twice
     return run
 
