@@ -1,13 +1,90 @@
+from typing import Any
+
+from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
 
 from config.admin import ReadOnlyAdmin, ReadOnlyInline
-from ems.models import ChildOrder, Execution, FillMarkout, RoutingDecision
+from ems.core.algos import SPECS, ParamError, strategy_parse
+from ems.models import ChildOrder, Execution, ExecutionTick, FillMarkout, RoutingDecision, SelectionRule
+
+
+class ExecutionTickInline(ReadOnlyInline):
+    model = ExecutionTick
+    fields = readonly_fields = (
+        "tick_no", "trigger", "strategy", "due_at", "ran_at", "lateness_ms", "target_qty", "filled_qty", "sent_qty", "reasons",
+    )  # fmt: skip
 
 
 @admin.register(Execution)
 class ExecutionAdmin(ReadOnlyAdmin):
-    list_display = ["parent", "strategy", "status", "created_at", "updated_at"]
-    list_filter = ["strategy", "status"]
+    list_display = ["parent", "strategy", "base_strategy", "rule", "status", "tick_no", "next_tick_at", "end_at"]
+    list_filter = ["strategy", "base_strategy", "status"]
+    inlines = [ExecutionTickInline]
+
+
+class SelectionRuleForm(forms.ModelForm):
+    """Check the strategy's name and that its parameters are the strategy's own."""
+
+    class Meta:
+        model = SelectionRule
+        fields = [
+            "name", "priority", "active", "strategy", "params", "rationale", "urgency", "asset_class", "multi_leg",
+            "min_adv_share", "max_adv_share", "volatility_regime", "min_spread_bps", "max_spread_bps", "min_depth_multiple",
+        ]  # fmt: skip
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        try:
+            strategy = strategy_parse(str(data.get("strategy", "")))
+        except ParamError as exc:
+            self.add_error("strategy", exc.message)
+            return data
+        data["strategy"] = strategy.value
+        params = data.get("params") or {}
+        if not isinstance(params, dict):
+            self.add_error("params", "must be an object of parameter names to values")
+            return data
+        known = {spec.name for spec in SPECS[strategy]}
+        for name in sorted(set(params) - known):
+            self.add_error("params", f"`{name}` is not a parameter of {strategy.value} ({', '.join(sorted(known)) or 'none'})")
+        return data
+
+
+@admin.register(SelectionRule)
+class SelectionRuleAdmin(admin.ModelAdmin):
+    """The strategy selection matrix: the first active rule by priority whose conditions all hold wins."""
+
+    form = SelectionRuleForm
+    list_display = [
+        "priority", "name", "active", "strategy", "urgency", "asset_class", "min_adv_share", "max_adv_share",
+        "volatility_regime", "min_spread_bps", "rationale",
+    ]  # fmt: skip
+    list_editable = ["active"]
+    list_display_links = ["name"]
+    ordering = ["priority", "name"]
+    fieldsets = [
+        (None, {"fields": ["name", "priority", "active", "strategy", "params", "rationale"]}),
+        (
+            "Conditions (blank: any)",
+            {
+                "fields": [
+                    "urgency",
+                    "asset_class",
+                    "multi_leg",
+                    "min_adv_share",
+                    "max_adv_share",
+                    "volatility_regime",
+                    "min_spread_bps",
+                    "max_spread_bps",
+                    "min_depth_multiple",
+                ]
+            },
+        ),
+    ]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_superuser)  # deactivate a rule rather than lose it
 
 
 @admin.register(ChildOrder)

@@ -26,6 +26,26 @@ class _Execution:
 
         blotter_publish_order(parent_id=parent_id)
 
+    def strategy_check(self, order: Any) -> list[tuple[str, str]]:
+        from ems.algos import strategy_check
+
+        return strategy_check(order)
+
+    def execution(self, parent_id: int) -> dict[str, Any] | None:
+        from ems.selectors import execution_detail
+
+        return execution_detail(parent_id=parent_id)
+
+    def cancel(self, parent_id: int, actor: str) -> None:
+        from ems.tasks import execution_cancel
+
+        execution_cancel.delay(parent_id, actor)
+
+    def amend(self, parent_id: int, actor: str) -> None:
+        from ems.tasks import execution_amend
+
+        execution_amend.delay(parent_id, actor)
+
 
 class EmsConfig(AppConfig):
     name = "ems"

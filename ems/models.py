@@ -10,22 +10,97 @@ from venues.models import Venue
 
 
 class Execution(models.Model):
-    """How a parent order is being worked: the strategy chosen, with its parameters and why."""
+    """How a parent order is being worked: the strategy chosen, its parameters and why, and where its schedule stands.
+
+    A *segment* starts when the strategy starts, switches or the order is
+    amended: its schedule (``schedule``, cumulative fractions per slice) covers
+    what was left then, from ``segment_started_at`` to ``end_at``.
+    ``tick_no`` is the next tick to run: a tick task carrying another number is
+    a duplicate and does nothing.
+    """
 
     RUNNING = "RUNNING"
     DONE = "DONE"
     STOPPED = "STOPPED"
 
     parent = models.OneToOneField(ParentOrder, on_delete=models.PROTECT, related_name="execution")
-    strategy = models.CharField(max_length=32)
+    strategy = models.CharField(max_length=32, help_text="the strategy working now")
+    base_strategy = models.CharField(max_length=32, blank=True, help_text="the strategy first selected")
+    rule = models.CharField(max_length=64, blank=True, help_text="the selection rule that chose it, or 'explicit'")
     params = models.JSONField(default=dict, blank=True)
+    base_params = models.JSONField(default=dict, blank=True, help_text="the parameters first chosen: restored on a switch back")
     rationale = models.TextField()
     status = models.CharField(max_length=16, default=RUNNING, choices=[(s, s.title()) for s in (RUNNING, DONE, STOPPED)])
+    start_at = models.DateTimeField(null=True, blank=True)
+    end_at = models.DateTimeField(null=True, blank=True)
+    arrival_mid = PriceField(null=True, blank=True, help_text="the mid when the execution started")
+    segment_started_at = models.DateTimeField(null=True, blank=True)
+    segment_filled_qty = QtyField(default=ZERO)
+    schedule = models.JSONField(default=list, blank=True, help_text="cumulative fraction due by the end of each slice")
+    last_switch_at = models.DateTimeField(null=True, blank=True)
+    warned = models.JSONField(default=list, blank=True, help_text="warnings given once")
+    tick_no = models.PositiveIntegerField(default=0)
+    next_tick_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        indexes = [models.Index(fields=["status", "next_tick_at"])]
+
     def __str__(self) -> str:
         return f"#{self.parent_id} {self.strategy}"
+
+
+class ExecutionTick(models.Model):
+    """One tick of an algo: when it was due and ran, where the schedule stood, what it sent and why."""
+
+    execution = models.ForeignKey(Execution, on_delete=models.PROTECT, related_name="ticks")
+    tick_no = models.PositiveIntegerField()
+    trigger = models.CharField(max_length=200)
+    strategy = models.CharField(max_length=32)
+    due_at = models.DateTimeField(help_text="when the schedule wanted it")
+    ran_at = models.DateTimeField()
+    lateness_ms = models.IntegerField(help_text="ran_at - due_at for a scheduled tick; 0 for an event")
+    target_qty = QtyField(null=True, blank=True, help_text="where the schedule said the parent should be")
+    filled_qty = QtyField()
+    sent_qty = QtyField(default=ZERO)
+    cancelled = models.PositiveIntegerField(default=0)
+    reasons = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["execution_id", "tick_no"]
+        constraints = [models.UniqueConstraint(fields=["execution", "tick_no"], name="tick_once")]
+
+    def __str__(self) -> str:
+        return f"#{self.execution_id} tick {self.tick_no}"
+
+
+class SelectionRule(models.Model):
+    """One row of the strategy selection matrix: conditions (blank: any), the strategy, its parameters and why."""
+
+    name = models.CharField(max_length=64, unique=True)
+    priority = models.IntegerField(help_text="lower first; the first rule whose conditions all hold wins")
+    active = models.BooleanField(default=True)
+    strategy = models.CharField(max_length=16)
+    params = models.JSONField(default=dict, blank=True, help_text="the algo's parameters; duration from the size if not given")
+    rationale = models.CharField(max_length=200, help_text="why, in the trader's words")
+    urgency = models.CharField(max_length=8, choices=enum_choices(Urgency), blank=True)
+    asset_class = models.CharField(max_length=16, blank=True)
+    multi_leg = models.BooleanField(null=True, blank=True)
+    min_adv_share = models.DecimalField(max_digits=10, decimal_places=6, null=True, blank=True, help_text="0.05 is 5% of ADV")
+    max_adv_share = models.DecimalField(max_digits=10, decimal_places=6, null=True, blank=True, help_text="exclusive")
+    volatility_regime = models.CharField(
+        max_length=8, blank=True, choices=[("CALM", "Calm"), ("NORMAL", "Normal"), ("VOLATILE", "Volatile")]
+    )
+    min_spread_bps = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    max_spread_bps = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True, help_text="exclusive")
+    min_depth_multiple = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        ordering = ["priority", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.priority} {self.name} -> {self.strategy}"
 
 
 class RoutingDecision(models.Model):

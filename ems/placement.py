@@ -86,41 +86,61 @@ def working_qty(parent: ParentOrder) -> Decimal:
     return sum((c.qty - c.filled_qty for c in parent.children.exclude(status__in=TERMINAL)), ZERO)
 
 
-def place(*, parent: ParentOrder, trigger: str, now: datetime | None = None) -> Placement:
-    """Route what is neither filled nor working; store the decision(s) and create the children (not sent).
+@dataclass(frozen=True, slots=True)
+class SliceRequest:
+    """What an algo's tick asks the router for: a quantity, how urgently, for how long, within which price."""
+
+    qty: Decimal
+    urgency: Urgency
+    tif: TimeInForce
+    limit_px: Decimal | None
+    dark_only: bool = False
+    min_qty: Decimal | None = None
+    allow_rfq: bool = False  # a slice of a working algo is never a block for dealers
+
+
+def place(*, parent: ParentOrder, trigger: str, now: datetime | None = None, slice: SliceRequest | None = None) -> Placement:
+    """Route what is neither filled nor working (or the algo's ``slice`` of it); store the decision(s) and children.
 
     Call with ``parent`` locked. Returns no decision when nothing is left to
-    place. A block the router hands to RFQ is stored as its own decision; until
-    the RFQ workflow exists the same quantity is then routed to the lit and dark
-    markets, and the second decision says so.
+    place. Never routes more than leaves less working, whatever the slice asks.
+    Without a slice (IMMEDIATE) at most ``max_decisions`` are made per parent.
+    A block the router hands to RFQ is stored as its own decision; until the
+    RFQ workflow exists the same quantity is then routed to the lit and dark
+    markets, and the second decision says so. The children are not sent.
     """
     now = now or timezone.now()
     instrument = parent.instrument
     qty = plain(floor_to(parent.leaves_qty - working_qty(parent), instrument.lot_size))
+    if slice is not None:
+        qty = min(qty, plain(floor_to(slice.qty, instrument.lot_size)))
     if qty <= 0:
         return Placement([], [])
     row = router_settings_get()
     done = parent.routing_decisions.count()
-    if done >= row.max_decisions:
+    if slice is None and done >= row.max_decisions:
         return Placement([], [], stop_reason=f"routing stopped after {done} decisions; {qty} left for a trader")
     venues = list(Venue.objects.filter(active=True, kind__in=(VenueKind.LIT, VenueKind.DARK)))
     analytics = analytics_get(instrument.symbol)
+    parent_limit = (
+        parent.limit_px.quantize(instrument.tick_size) if parent.ord_type == OrdType.LIMIT and parent.limit_px is not None else None
+    )
     request = RouteRequest(
         symbol=instrument.symbol,
         side=Side(parent.side),
         qty=qty,
-        limit_px=parent.limit_px.quantize(instrument.tick_size)
-        if parent.ord_type == OrdType.LIMIT and parent.limit_px is not None
-        else None,
-        urgency=Urgency(parent.urgency),
-        tif=working_tif(ord_type=OrdType(parent.ord_type), tif=TimeInForce(parent.tif)),
+        limit_px=parent_limit if slice is None else _tighter(Side(parent.side), parent_limit, slice.limit_px),
+        urgency=Urgency(parent.urgency) if slice is None else slice.urgency,
+        tif=working_tif(ord_type=OrdType(parent.ord_type), tif=TimeInForce(parent.tif)) if slice is None else slice.tif,
         lot=plain(instrument.lot_size),
         tick=plain(instrument.tick_size),
         adv=analytics.adv if analytics else None,
         volatility_daily=analytics.volatility_daily if analytics else None,
-        dark_tried=parent.children.filter(action=Action.DARK_PING).exists(),
-        allow_rfq=not parent.routing_decisions.filter(rfq=True).exists(),
+        dark_tried=slice is None and parent.children.filter(action=Action.DARK_PING).exists(),  # each slice may try
+        allow_rfq=not parent.routing_decisions.filter(rfq=True).exists() if slice is None else slice.allow_rfq,
         avoid=_avoid(parent, now=now, seconds=row.avoid_seconds),
+        dark_only=slice is not None and slice.dark_only,
+        dark_min_qty=slice.min_qty if slice is not None else None,
     )
     books = venue_books(instrument.symbol, venues, now=now)
     params = router_params(row)
@@ -143,6 +163,13 @@ def place(*, parent: ParentOrder, trigger: str, now: datetime | None = None) -> 
         trigger = "the RFQ workflow is not available yet: route the block to the lit and dark markets"
         request = replace(request, allow_rfq=False)
     return Placement(decisions, children)
+
+
+def _tighter(side: Side, a: Decimal | None, b: Decimal | None) -> Decimal | None:
+    """The more cautious of two limits (None: no limit)."""
+    if a is None or b is None:
+        return a if b is None else b
+    return min(a, b) if side is Side.BUY else max(a, b)
 
 
 def _avoid(parent: ParentOrder, *, now: datetime, seconds: int) -> dict[str, str]:

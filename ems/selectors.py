@@ -1,6 +1,6 @@
 from typing import Any
 
-from ems.models import ChildOrder, RoutingDecision
+from ems.models import ChildOrder, Execution, RoutingDecision
 from ems.serializers import ChildOrderSerializer, RoutingDecisionSerializer
 
 
@@ -14,3 +14,52 @@ def routing_decision_list(*, parent_id: int) -> list[dict[str, Any]]:
     """Return the parent's routing decisions, first to last, in their API shape."""
     decisions = RoutingDecision.objects.filter(parent_id=parent_id).prefetch_related("children").order_by("seq")
     return [dict(row) for row in RoutingDecisionSerializer(decisions, many=True).data]
+
+
+_ALGO_EVENTS = ("STRATEGY_SELECTED", "STRATEGY_SWITCH", "SCHEDULE_CATCH_UP", "SCHEDULE_LIMIT", "SCHEDULE_I_WOULD", "ALGO_WARNING")
+
+
+def execution_detail(*, parent_id: int) -> dict[str, Any] | None:
+    """Return the parent's execution: strategy (now and first), parameters, rationale, window, schedule, switches, ticks."""
+    execution = Execution.objects.filter(parent_id=parent_id).select_related("parent").first()
+    if execution is None:
+        return None
+    events = execution.parent.events.filter(kind__in=_ALGO_EVENTS).order_by("id")
+    ticks = execution.ticks.order_by("tick_no")
+    return {
+        "strategy": execution.strategy,
+        "base_strategy": execution.base_strategy,
+        "rule": execution.rule,
+        "params": execution.params,
+        "rationale": execution.rationale,
+        "status": execution.status,
+        "start_at": execution.start_at,
+        "end_at": execution.end_at,
+        "arrival_mid": _str(execution.arrival_mid),
+        "segment_started_at": execution.segment_started_at,
+        "segment_filled_qty": _str(execution.segment_filled_qty),
+        "schedule": execution.schedule,
+        "next_tick_at": execution.next_tick_at,
+        "tick_no": execution.tick_no,
+        "switches": [{"at": e.created_at, "reason": e.reason, **e.data} for e in events if e.kind == "STRATEGY_SWITCH"],
+        "notes": [{"at": e.created_at, "kind": e.kind, "reason": e.reason} for e in events if e.kind != "STRATEGY_SWITCH"],
+        "ticks": [
+            {
+                "tick_no": t.tick_no,
+                "trigger": t.trigger,
+                "strategy": t.strategy,
+                "due_at": t.due_at,
+                "ran_at": t.ran_at,
+                "lateness_ms": t.lateness_ms,
+                "target_qty": _str(t.target_qty),
+                "filled_qty": _str(t.filled_qty),
+                "sent_qty": _str(t.sent_qty),
+                "reasons": t.reasons,
+            }
+            for t in ticks
+        ],
+    }
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else format(value, "f")

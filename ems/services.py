@@ -3,24 +3,30 @@
 import logging
 from datetime import datetime, timedelta
 from decimal import Decimal
-from functools import partial
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from config.redis import redis_client
-from ems.core.strategies import strategy_choose
+from ems.algos import (
+    cancels_resend,
+    execution_finish,
+    execution_nudge,
+    execution_start,
+    executions_resume,
+    parent_settle,
+)
+from ems.core.algos import Strategy
 from ems.markouts import markouts_schedule
 from ems.models import ChildOrder, Execution
-from ems.placement import place
 from ems.publish import blotter_publish_fill, blotter_publish_order
 from oms.models import ParentOrder
 from oms.services import order_event_append, parent_order_fill
 from router.services import venue_ack_record, venue_order_finished
 from trading.enums import ExecType, OrdType, Peg, Side, TimeInForce
 from trading.messages import ExecutionReport, NewOrder
-from trading.numbers import ZERO, avg_px, plain
+from trading.numbers import ZERO, avg_px
 from trading.states import TERMINAL, IllegalTransition, OrdEvent, OrdStatus, fill_event, next_status
 
 log = logging.getLogger(__name__)
@@ -30,53 +36,6 @@ ACTOR = "system:ems"
 
 class ReportOutOfOrder(Exception):
     """A report arrived before an earlier one of the same order; retry it later."""
-
-
-@transaction.atomic
-def execution_start(*, parent_id: int) -> Execution | None:
-    """Choose the strategy and place the parent's quantity through the router. Idempotent.
-
-    A redelivered call finds the execution and its children already there and
-    places nothing new (nothing is left unplaced); a child not yet sent is sent
-    again by the sweep.
-    """
-    parent = ParentOrder.objects.select_for_update().select_related("instrument").get(pk=parent_id)
-    if OrdStatus(parent.status).is_terminal or parent.status == OrdStatus.PENDING_NEW:
-        return None
-    execution = Execution.objects.filter(parent=parent).first()
-    if execution is None:
-        choice = strategy_choose(ord_type=OrdType(parent.ord_type))
-        execution = Execution.objects.create(parent=parent, strategy=choice.name, params=choice.params, rationale=choice.rationale)
-        order_event_append(
-            parent=parent, kind="STRATEGY_SELECTED", actor=ACTOR, reason=choice.rationale, data={"strategy": choice.name}
-        )
-    if execution.status == Execution.RUNNING:
-        _place(parent, execution, trigger="start")
-    return execution
-
-
-@transaction.atomic
-def execution_work(*, parent_id: int, trigger: str) -> None:
-    """Place whatever of the parent is neither filled nor working (after a child ended unfilled). Idempotent."""
-    parent = ParentOrder.objects.select_for_update().select_related("instrument").get(pk=parent_id)
-    execution = Execution.objects.filter(parent=parent).first()
-    if execution is None or execution.status != Execution.RUNNING or OrdStatus(parent.status).is_terminal:
-        return
-    _place(parent, execution, trigger=trigger)
-
-
-def _place(parent: ParentOrder, execution: Execution, *, trigger: str) -> None:
-    placement = place(parent=parent, trigger=trigger)
-    for child in placement.children:
-        transaction.on_commit(partial(child_order_send, child_id=child.pk))  # bound now, not at loop end
-    working = parent.children.exclude(status__in=TERMINAL).exists()
-    if placement.stop_reason is not None and not working:
-        _execution_end(execution, status=Execution.STOPPED, reason=placement.stop_reason)
-    elif placement.decisions and not working:
-        reasons = "; ".join(placement.decisions[-1].reasons) or "no venue to route to"
-        _execution_end(execution, status=Execution.STOPPED, reason=f"cannot route {plain(parent.leaves_qty)}: {reasons}")
-    parent_id = parent.pk
-    transaction.on_commit(lambda: blotter_publish_order(parent_id=parent_id))
 
 
 def child_order_send(*, child_id: int) -> None:
@@ -118,6 +77,8 @@ def report_apply(*, report: ExecutionReport) -> bool:
     Locks the child row first, then (through the OMS) parent, position, portfolio.
     """
     child = ChildOrder.objects.select_for_update().filter(cl_ord_id=report.cl_ord_id).first()
+    if child is None and report.orig_cl_ord_id:  # the report of our cancel request names the order it acted on
+        child = ChildOrder.objects.select_for_update().filter(cl_ord_id=report.orig_cl_ord_id).first()
     if child is None:
         log.warning("report for an unknown order %s: %s", report.cl_ord_id, report)
         return False
@@ -210,55 +171,44 @@ def _venue_learn(child: ChildOrder, *, acked: bool, done: bool) -> None:
         venue_order_finished(venue=child.venue, qty=child.qty, filled_qty=child.filled_qty, rejected=rejected)
 
 
-# A child that ends with quantity unfilled for one of these reasons has its rest placed again.
-_REPLACE_AFTER = (OrdStatus.CANCELED, OrdStatus.REJECTED)
+# A child that ends with quantity unfilled for one of these reasons makes the algo look again at once.
+_REPLAN_AFTER = (OrdStatus.CANCELED, OrdStatus.REJECTED)
 
 
 def _execution_after_child_done(child: ChildOrder) -> None:
-    """After a child ends: place its unfilled rest again, or close the execution when nothing works any more.
+    """After a child ends: settle the parent's pending cancel or amend, close a filled execution, or re-plan.
 
-    An IOC leftover (cancelled) or a venue's reject goes back to the router, on
-    commit, as a task; anything else that leaves the parent short with nothing
-    working (an expiry at the venue's close) stops the execution.
+    An IOC leftover, a cancel or a venue's reject runs the algo's pending tick
+    now (on commit); an IMMEDIATE execution left short with nothing working
+    for another reason (an expiry at the venue's close) stops. Locks the parent
+    (after the child).
     """
-    parent = ParentOrder.objects.get(pk=child.parent_id)
+    parent = ParentOrder.objects.select_for_update().get(pk=child.parent_id)
+    if parent.status in (OrdStatus.PENDING_CANCEL, OrdStatus.PENDING_REPLACE):
+        parent_settle(parent)
+        return
     execution = Execution.objects.filter(parent=parent).first()
     if execution is None or execution.status != Execution.RUNNING:
         return
     working = parent.children.exclude(status__in=TERMINAL).exists()
     if parent.status == OrdStatus.FILLED:
         if not working:
-            _execution_end(execution, status=Execution.DONE, reason="filled")
+            execution_finish(execution, status=Execution.DONE, reason="filled")
         return
     unfilled = child.qty - child.filled_qty
-    if child.status in _REPLACE_AFTER and unfilled > 0:
+    if child.status in _REPLAN_AFTER and unfilled > 0:
         trigger = f"{child.cl_ord_id} at {child.venue.code} {child.status.lower()} with {unfilled} unfilled"
         if child.text:
             trigger += f": {child.text}"
-        parent_id = parent.pk
-        transaction.on_commit(lambda: execution_work_enqueue(parent_id=parent_id, trigger=trigger))
+        execution_nudge(parent.pk, trigger=trigger)
         return
-    if not working:
+    if not working and execution.strategy == Strategy.IMMEDIATE:
         reason = f"no child working and {parent.leaves_qty} left: {child.text or child.status}"
-        _execution_end(execution, status=Execution.STOPPED, reason=reason)
-
-
-def execution_work_enqueue(*, parent_id: int, trigger: str) -> None:
-    """Ask a worker to place the parent's unplaced quantity (``ems.execution_work``)."""
-    from ems.tasks import execution_work as task  # tasks import this module
-
-    task.delay(parent_id, trigger)
-
-
-def _execution_end(execution: Execution, *, status: str, reason: str) -> None:
-    """End ``execution`` as DONE or STOPPED and log it as ``EXECUTION_<status>``."""
-    execution.status = status
-    execution.save(update_fields=["status", "updated_at"])
-    order_event_append(parent=execution.parent, kind=f"EXECUTION_{status}", actor=ACTOR, reason=reason)
+        execution_finish(execution, status=Execution.STOPPED, reason=reason)
 
 
 def execution_sweep(*, now: datetime | None = None) -> dict[str, int]:
-    """Repair what a lost message left undone: start forgotten executions, resend silent children."""
+    """Repair what a lost message left undone: start forgotten executions, resume stalled ones, resend silent orders."""
     now = now or timezone.now()
     stale = now - timedelta(seconds=settings.CHILD_RESEND_SECONDS)
     # Listed before anything starts: a child this sweep creates is sent on commit, not resent.
@@ -270,4 +220,6 @@ def execution_sweep(*, now: datetime | None = None) -> dict[str, int]:
         execution_start(parent_id=parent_id)
     for child_id in silent:
         child_order_send(child_id=child_id)
-    return {"started": len(forgotten), "resent": len(silent)}
+    resumed = executions_resume(now=now, stalled_after_s=settings.CHILD_RESEND_SECONDS)
+    cancels = cancels_resend(now=now, after_s=settings.CHILD_RESEND_SECONDS)
+    return {"started": len(forgotten), "resent": len(silent), "resumed": resumed, "cancels_resent": cancels}

@@ -5,18 +5,32 @@ from typing import Any
 from celery import shared_task
 from django.db import OperationalError
 
-from ems import markouts, services
+from ems import algos, markouts, services
 from trading.messages import ExecutionReport
 
 
 @shared_task(name="ems.execution_start")
 def execution_start(parent_id: int) -> None:
-    services.execution_start(parent_id=parent_id)
+    algos.execution_start(parent_id=parent_id)
 
 
-@shared_task(name="ems.execution_work")
-def execution_work(parent_id: int, trigger: str) -> None:
-    services.execution_work(parent_id=parent_id, trigger=trigger)
+@shared_task(name="ems.execution_tick", bind=True, max_retries=20)
+def execution_tick(self: Any, parent_id: int, tick_no: int | None, trigger: str = "schedule") -> None:
+    """Run tick ``tick_no`` (None: the pending one); a duplicate (any other number) does nothing. A deadlock is retried."""
+    try:
+        algos.execution_tick(parent_id=parent_id, tick_no=tick_no, trigger=trigger)
+    except OperationalError as exc:
+        raise self.retry(exc=exc, countdown=0.2) from exc
+
+
+@shared_task(name="ems.execution_cancel")
+def execution_cancel(parent_id: int, actor: str) -> None:
+    algos.execution_cancel(parent_id=parent_id, actor=actor)
+
+
+@shared_task(name="ems.execution_amend")
+def execution_amend(parent_id: int, actor: str) -> None:
+    algos.execution_amend(parent_id=parent_id, actor=actor)
 
 
 @shared_task(name="ems.reports_apply", bind=True, max_retries=600)

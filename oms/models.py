@@ -84,6 +84,10 @@ class ParentOrder(models.Model):
     limit_px = PriceField(null=True, blank=True)
     tif = models.CharField(max_length=4, choices=enum_choices(TimeInForce), default=TimeInForce.DAY)
     urgency = models.CharField(max_length=8, choices=enum_choices(Urgency), default=Urgency.MEDIUM)
+    strategy = models.CharField(max_length=16, blank=True, help_text="the PM's choice of algo; blank: the selection matrix")
+    strategy_params = models.JSONField(default=dict, blank=True, help_text="the algo's parameters, as given")
+    start_at = models.DateTimeField(null=True, blank=True, help_text="work from; blank: now")
+    end_at = models.DateTimeField(null=True, blank=True, help_text="work until; blank: from the algo's duration")
     status = models.CharField(max_length=16, choices=enum_choices(OrdStatus), default=OrdStatus.PENDING_NEW)
     filled_qty = QtyField(default=ZERO)
     filled_notional = models.DecimalField(max_digits=36, decimal_places=12, default=ZERO)  # exact: qty x px

@@ -4,7 +4,10 @@
 its implementation here when Django starts (``ems.apps``).
 """
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from oms.models import ParentOrder
 
 
 class ExecutionPort(Protocol):
@@ -20,6 +23,18 @@ class ExecutionPort(Protocol):
     def publish(self, parent_id: int) -> None:
         """Push the parent's current state to the live blotters."""
 
+    def strategy_check(self, order: "ParentOrder") -> list[tuple[str, str]]:
+        """Return (field, reason) for each problem of the order's explicit strategy and parameters (unsaved order)."""
+
+    def execution(self, parent_id: int) -> dict[str, Any] | None:
+        """Return the parent's execution (strategy, parameters, rationale, schedule, switches), serialized for the API."""
+
+    def cancel(self, parent_id: int, actor: str) -> None:
+        """Cancel the parent's working children (asynchronously); the OMS finishes the cancel when none works."""
+
+    def amend(self, parent_id: int, actor: str) -> None:
+        """Cancel the parent's working children (asynchronously); the OMS applies the amend when none works."""
+
 
 class _NoExecution:
     def start(self, parent_id: int) -> None:
@@ -33,6 +48,18 @@ class _NoExecution:
 
     def publish(self, parent_id: int) -> None:
         return None
+
+    def strategy_check(self, order: "ParentOrder") -> list[tuple[str, str]]:
+        return []
+
+    def execution(self, parent_id: int) -> dict[str, Any] | None:
+        return None
+
+    def cancel(self, parent_id: int, actor: str) -> None:
+        raise RuntimeError("no execution system registered: is the `ems` app installed?")
+
+    def amend(self, parent_id: int, actor: str) -> None:
+        raise RuntimeError("no execution system registered: is the `ems` app installed?")
 
 
 execution: ExecutionPort = _NoExecution()

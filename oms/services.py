@@ -1,18 +1,19 @@
 """The OMS's writes. Each is one transaction; each state change appends an event."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from oms import ports
 from oms.core.positions import cash_after_fill, position_after_fill
 from oms.core.validation import FieldError, order_check
 from oms.models import Fill, Instrument, OrderEvent, ParentOrder, Portfolio, Position
 from trading.enums import OrdType, Side, TimeInForce, Urgency
-from trading.numbers import avg_px
+from trading.numbers import avg_px, plain
 from trading.states import OrdEvent, OrdStatus, fill_event, next_status
 
 
@@ -42,6 +43,10 @@ class OrderTerms:
     limit_px: Decimal | None
     tif: TimeInForce
     urgency: Urgency
+    strategy: str = ""  # blank: the selection matrix chooses
+    strategy_params: dict[str, Any] = field(default_factory=dict)
+    start_at: datetime | None = None
+    end_at: datetime | None = None
 
     def matches(self, order: ParentOrder) -> bool:
         return (
@@ -53,6 +58,9 @@ class OrderTerms:
             and order.limit_px == self.limit_px
             and order.tif == self.tif
             and order.urgency == self.urgency
+            and order.strategy == self.strategy
+            and order.start_at == self.start_at
+            and order.end_at == self.end_at
         )
 
 
@@ -99,6 +107,9 @@ def parent_order_submit(*, user: Any, terms: OrderTerms, cl_ord_id: str = "") ->
     )
     if not terms.instrument.active:
         errors.append(FieldError("instrument", "inactive", f"instrument {terms.instrument.symbol} is not tradable"))
+    if not errors:
+        draft = _draft(user=user, terms=terms, cl_ord_id=cl_ord_id)
+        errors += [FieldError(name, "invalid", reason) for name, reason in ports.execution.strategy_check(draft)]
     if errors:
         raise OrderRejected(errors)
     try:
@@ -121,9 +132,9 @@ def _order_by_cl_ord_id(user: Any, cl_ord_id: str) -> ParentOrder | None:
     return ParentOrder.objects.filter(created_by=user, cl_ord_id=cl_ord_id).first()
 
 
-@transaction.atomic
-def _parent_order_create(*, user: Any, terms: OrderTerms, cl_ord_id: str) -> ParentOrder:
-    order = ParentOrder.objects.create(
+def _draft(*, user: Any, terms: OrderTerms, cl_ord_id: str) -> ParentOrder:
+    """The order as it would be stored (unsaved)."""
+    return ParentOrder(
         cl_ord_id=cl_ord_id,
         portfolio=terms.portfolio,
         instrument=terms.instrument,
@@ -133,15 +144,36 @@ def _parent_order_create(*, user: Any, terms: OrderTerms, cl_ord_id: str) -> Par
         limit_px=terms.limit_px,
         tif=terms.tif,
         urgency=terms.urgency,
+        strategy=terms.strategy,
+        strategy_params=terms.strategy_params,
+        start_at=terms.start_at,
+        end_at=terms.end_at,
         status=OrdStatus.PENDING_NEW,
         created_by=user,
     )
+
+
+@transaction.atomic
+def _parent_order_create(*, user: Any, terms: OrderTerms, cl_ord_id: str) -> ParentOrder:
+    order = _draft(user=user, terms=terms, cl_ord_id=cl_ord_id)
+    order.save()
     order_event_append(
         parent=order,
         kind="SUBMITTED",
         actor=user.get_username(),
         status_after=OrdStatus.PENDING_NEW,
-        data={"side": terms.side, "qty": terms.qty, "ord_type": terms.ord_type, "limit_px": terms.limit_px, "tif": terms.tif},
+        data={
+            "side": terms.side,
+            "qty": terms.qty,
+            "ord_type": terms.ord_type,
+            "limit_px": terms.limit_px,
+            "tif": terms.tif,
+            "urgency": terms.urgency,
+            "strategy": terms.strategy or "auto",
+            "strategy_params": terms.strategy_params,
+            "start_at": terms.start_at.isoformat() if terms.start_at else None,
+            "end_at": terms.end_at.isoformat() if terms.end_at else None,
+        },
     )
     parent_order_transition(parent=order, event=OrdEvent.ACCEPT, actor=user.get_username(), reason="passed order checks")
     order_id = order.pk
@@ -235,3 +267,138 @@ def _position_book(*, parent: ParentOrder, side: Side, qty: Decimal, px: Decimal
     portfolio = Portfolio.objects.select_for_update().get(pk=parent.portfolio_id)
     portfolio.cash = cash_after_fill(portfolio.cash, side=side, qty=qty, px=px, multiplier=instrument.multiplier, fee=fee)
     portfolio.save(update_fields=["cash"])
+
+
+# --- cancel and amend ---------------------------------------------------------------------------
+
+
+class OrderStateError(Exception):
+    """The order's state does not allow the request now (409)."""
+
+
+_AMENDABLE = ("qty", "limit_px", "urgency", "end_at")
+
+
+@transaction.atomic
+def parent_order_cancel(*, parent_id: int, actor: str, reason: str = "") -> ParentOrder:
+    """Ask for the parent's cancel: PENDING_CANCEL now; the EMS cancels the children and finishes it. Idempotent.
+
+    Raise ``OrderStateError`` for an order already done or with an amend in progress.
+    """
+    parent = ParentOrder.objects.select_for_update().get(pk=parent_id)
+    status = OrdStatus(parent.status)
+    if status is OrdStatus.PENDING_CANCEL:
+        return parent
+    if status.is_terminal:
+        raise OrderStateError(f"order #{parent.pk} is {status.lower()}: nothing to cancel")
+    if status is OrdStatus.PENDING_REPLACE:
+        raise OrderStateError(f"order #{parent.pk} has an amend in progress: cancel once it is done")
+    parent_order_transition(parent=parent, event=OrdEvent.CANCEL_REQUEST, actor=actor, reason=reason or "cancel requested")
+    transaction.on_commit(lambda: ports.execution.cancel(parent_id, actor))
+    return parent
+
+
+def parent_order_cancel_finish(*, parent: ParentOrder) -> None:
+    """Cancel ``parent`` now that none of its children works; the caller holds its row lock."""
+    parent_order_transition(
+        parent=parent, event=OrdEvent.CANCEL, actor="system:oms", reason=f"cancelled with {parent.filled_qty} filled"
+    )
+
+
+@transaction.atomic
+def parent_order_amend(*, parent_id: int, actor: str, changes: dict[str, Any]) -> ParentOrder:
+    """Ask to change the parent's qty, limit, urgency or end time; the EMS pulls the children back, then it applies.
+
+    Check the changes against the order (lot, tick, already filled, end in the
+    future); raise ``OrderRejected`` (nothing changed) or ``OrderStateError``.
+    """
+    parent = ParentOrder.objects.select_for_update().select_related("instrument").get(pk=parent_id)
+    status = OrdStatus(parent.status)
+    if status.is_terminal or status in (OrdStatus.PENDING_CANCEL, OrdStatus.PENDING_REPLACE, OrdStatus.PENDING_NEW):
+        raise OrderStateError(f"order #{parent.pk} is {status.lower()}: it cannot be amended now")
+    errors = _amend_check(parent, changes)
+    if errors:
+        raise OrderRejected(errors)
+    before = OrdStatus(parent.status)
+    parent.status = next_status(before, OrdEvent.REPLACE_REQUEST, has_fills=parent.filled_qty > 0)
+    parent.save(update_fields=["status", "updated_at"])
+    order_event_append(
+        parent=parent,
+        kind="REPLACE_REQUEST",
+        actor=actor,
+        status_before=before,
+        status_after=parent.status,
+        reason="amend requested",
+        data={k: _wire(v) for k, v in changes.items()},
+    )
+    transaction.on_commit(lambda: ports.execution.amend(parent_id, actor))
+    return parent
+
+
+def _wire(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return format(plain(value), "f") if isinstance(value, Decimal) else value
+
+
+def _amend_check(parent: ParentOrder, changes: dict[str, Any]) -> list[FieldError]:
+    unknown = sorted(set(changes) - set(_AMENDABLE))
+    if unknown:
+        return [FieldError(unknown[0], "not_amendable", f"`{unknown[0]}` cannot be amended (amendable: {', '.join(_AMENDABLE)})")]
+    if not changes:
+        return [FieldError("non_field_errors", "empty", "nothing to amend: give qty, limit_px, urgency or end_at")]
+    qty = changes.get("qty", parent.qty)
+    limit_px = changes.get("limit_px", parent.limit_px)
+    errors = order_check(
+        qty=qty,
+        ord_type=OrdType(parent.ord_type),
+        limit_px=limit_px,
+        tick_size=parent.instrument.tick_size,
+        lot_size=parent.instrument.lot_size,
+    )
+    if "qty" in changes and not errors and qty <= parent.filled_qty:
+        errors.append(FieldError("qty", "below_filled", f"invalid `qty`, was {qty}: {plain(parent.filled_qty)} is already filled"))
+    end_at = changes.get("end_at")
+    if end_at is not None and end_at <= timezone.now():
+        errors.append(FieldError("end_at", "past", f"invalid `end_at`, was {end_at.isoformat()}: must be in the future"))
+    return errors
+
+
+def parent_order_amend_finish(*, parent: ParentOrder) -> dict[str, Any] | None:
+    """Apply the pending amend now that no child works; return the changes, or None when fills made it void.
+
+    The caller holds the parent's row lock.
+    """
+    request = parent.events.filter(kind="REPLACE_REQUEST").order_by("-id").first()
+    changes: dict[str, Any] = dict(request.data) if request else {}
+    if "qty" in changes and Decimal(changes["qty"]) <= parent.filled_qty:
+        parent_order_transition(
+            parent=parent,
+            event=OrdEvent.REPLACE_REJECT,
+            actor="system:oms",
+            reason=f"amend refused: {parent.filled_qty} filled meanwhile, not below the new qty {changes['qty']}",
+        )
+        return None
+    if "qty" in changes:
+        parent.qty = Decimal(changes["qty"])
+    if "limit_px" in changes:
+        parent.limit_px = Decimal(changes["limit_px"])
+    if "urgency" in changes:
+        parent.urgency = Urgency(changes["urgency"])
+    if "end_at" in changes:
+        parent.end_at = datetime.fromisoformat(changes["end_at"])
+    before = OrdStatus(parent.status)
+    parent.status = next_status(before, OrdEvent.REPLACE, has_fills=parent.filled_qty > 0)
+    parent.save()
+    order_event_append(
+        parent=parent,
+        kind="REPLACED",
+        actor="system:oms",
+        status_before=before,
+        status_after=parent.status,
+        reason="amend applied: " + ", ".join(f"{k} {v}" for k, v in changes.items()),
+        data=changes,
+    )
+    parent_id = parent.pk
+    transaction.on_commit(lambda: ports.execution.publish(parent_id))
+    return changes

@@ -28,7 +28,7 @@ from trading.enums import ExecType, Side
 from trading.messages import CancelRequest, ExecutionReport, NewOrder, ReplaceRequest
 from trading.numbers import ZERO
 from trading.states import OrdStatus
-from venues.marketdata import BookView, TradePrint, VenueHealth, market_publish, venue_health_publish
+from venues.marketdata import BookView, TradePrint, VenueHealth, market_clock_publish, market_publish, venue_health_publish
 from venues.sim.background import NS
 from venues.sim.lit import Listing, Print
 from venues.sim.market import CLOSE_NS, SimMarket
@@ -188,7 +188,9 @@ class Gateway:
     def publish(self) -> int:
         """Vouch for every venue; publish every symbol whose books changed or that traded; return how many symbols."""
         prints, self._pending_prints = self._pending_prints, []
-        ts = _now().isoformat()
+        wall = _now()
+        ts = wall.isoformat()
+        market_clock_publish(self._client, market_ns=self.market.now, wall=wall)
         venue_health_publish(
             self._client,
             [VenueHealth(code, venue.state.value, ts) for code, venue in self.market.lit.items()]

@@ -22,6 +22,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Final, cast
 
@@ -33,6 +34,7 @@ from trading.numbers import ZERO
 from venues.composite import OPEN, SESSION_STATES, BookLevel, BookView, CompositeLevel, Consolidated, TradePrint, consolidate
 
 __all__ = [
+    "CLOCK_KEY",
     "TRADES_KEPT",
     "VENUES_KEY",
     "BookView",
@@ -41,6 +43,8 @@ __all__ = [
     "TradePrint",
     "VenueHealth",
     "book_read",
+    "market_clock_offset_ns",
+    "market_clock_publish",
     "market_group",
     "market_publish",
     "market_snapshot_read",
@@ -59,6 +63,7 @@ log = logging.getLogger(__name__)
 TRADES_KEPT: Final = 500
 SYMBOLS_KEY: Final = "md:symbols"
 VENUES_KEY: Final = "md:venues"
+CLOCK_KEY: Final = "md:clock"  # the simulated market's time of day, and the wall-clock time it was read
 _PUBLISH_ATTEMPTS: Final = 5
 # Channels group names: ASCII letters, digits, hyphens, underscores and periods, shorter than 100.
 _GROUP_UNSAFE = re.compile(r"[^A-Za-z0-9.\-]")
@@ -369,6 +374,22 @@ def venue_health_publish(client: redis.Redis, health: list[VenueHealth]) -> None
     """Vouch for the venues in ``health``: their state, as of their ``ts``; one HSET."""
     if health:
         client.hset(VENUES_KEY, mapping={h.venue: json.dumps({"state": h.state, "ts": h.ts}) for h in health})
+
+
+def market_clock_publish(client: redis.Redis, *, market_ns: int, wall: datetime) -> None:
+    """Say what time of day the market is at (ns since midnight) as of ``wall``: algos map their schedules with it."""
+    client.set(CLOCK_KEY, f"{market_ns}|{wall.isoformat()}")
+
+
+def market_clock_offset_ns(client: redis.Redis) -> int | None:
+    """The market's time of day minus the wall clock, in ns (add it to wall-clock epoch ns); None when unknown."""
+    raw = cast(str | None, client.get(CLOCK_KEY))
+    if not raw:
+        return None
+    market_ns, wall_iso = raw.split("|", 1)
+    wall = datetime.fromisoformat(wall_iso)
+    wall_ns = int((wall - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds() * 1_000_000) * 1000
+    return int(market_ns) - wall_ns
 
 
 # --- reads -------------------------------------------------------------------------------

@@ -22,12 +22,36 @@ class OrderCreateSerializer(serializers.Serializer):
     )
     tif = serializers.ChoiceField(choices=[t.value for t in TimeInForce], default=TimeInForce.DAY.value)
     urgency = serializers.ChoiceField(choices=[u.value for u in Urgency], default=Urgency.MEDIUM.value)
+    strategy = serializers.CharField(max_length=16, required=False, allow_blank=True, default="")
+    strategy_params = serializers.DictField(required=False, default=dict)
+    start_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    end_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+    def validate_strategy(self, value: str) -> str:
+        return value.strip().upper()
 
     def __init__(self, *args: Any, portfolios: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if portfolios is not None:
             # Another PM's portfolio reads as unknown: its existence is not ours to learn.
             cast(serializers.SlugRelatedField, self.fields["portfolio"]).queryset = portfolios
+
+
+class OrderAmendSerializer(serializers.Serializer):
+    """What may change on a working parent; give only what changes."""
+
+    qty = serializers.DecimalField(max_digits=MAX_DIGITS, decimal_places=QTY_DECIMALS, required=False)
+    limit_px = serializers.DecimalField(max_digits=MAX_DIGITS, decimal_places=PX_DECIMALS, required=False)
+    urgency = serializers.ChoiceField(choices=[u.value for u in Urgency], required=False)
+    end_at = serializers.DateTimeField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(
+                {unknown[0]: [f"`{unknown[0]}` cannot be amended (amendable: {', '.join(self.fields)})"]}
+            )
+        return attrs
 
 
 class FillSerializer(serializers.ModelSerializer):
@@ -52,6 +76,7 @@ class OrderSerializer(serializers.ModelSerializer):
         model = ParentOrder
         fields = [
             "id", "cl_ord_id", "portfolio", "instrument", "side", "ord_type", "qty", "limit_px", "tif", "urgency",
+            "strategy", "strategy_params", "start_at", "end_at",
             "status", "filled_qty", "leaves_qty", "avg_px", "fees", "created_by", "created_at", "updated_at",
         ]  # fmt: skip
 
@@ -59,11 +84,15 @@ class OrderSerializer(serializers.ModelSerializer):
 class OrderDetailSerializer(OrderSerializer):
     children = serializers.SerializerMethodField()
     routing_decisions = serializers.SerializerMethodField()
+    execution = serializers.SerializerMethodField()
     fills = FillSerializer(many=True, read_only=True)
     events = OrderEventSerializer(many=True, read_only=True)
 
     class Meta(OrderSerializer.Meta):
-        fields = [*OrderSerializer.Meta.fields, "children", "routing_decisions", "fills", "events"]
+        fields = [*OrderSerializer.Meta.fields, "execution", "children", "routing_decisions", "fills", "events"]
+
+    def get_execution(self, order: ParentOrder) -> dict[str, Any] | None:
+        return ports.execution.execution(order.pk)
 
     def get_children(self, order: ParentOrder) -> list[dict[str, Any]]:
         return ports.execution.children(order.pk)

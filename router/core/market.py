@@ -63,6 +63,8 @@ class RouteRequest:
     dark_tried: bool = False  # the dark pools were pinged for this quantity already
     allow_rfq: bool = True
     avoid: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # venue -> why
+    dark_only: bool = False  # liquidity seeking: rest it all in the dark pools, nothing lit
+    dark_min_qty: Decimal | None = None  # the algo's minimum dark fill; None: the router's setting
 
 
 @dataclass(frozen=True, slots=True)

@@ -184,6 +184,9 @@ class _Routing:
         if self.req.tif is TimeInForce.FOK:
             self._fill_or_kill()
             return self._done(excluded)
+        if self.req.dark_only:
+            self._dark_only()
+            return self._done(excluded)
         if self._dark_first():
             if self.req.urgency is Urgency.MEDIUM or not self.may_rest:
                 self._dark_ping()
@@ -298,9 +301,39 @@ class _Routing:
         self.reasons.append(f"mid-sized ({self.remaining} > {far} at the far touch, >= dark minimum {minimum}): dark first")
         return True
 
+    def _dark_only(self) -> None:
+        """Liquidity seeking: the whole quantity rests in the pools at the mid (within the limit), nothing lit."""
+        if not self.dark:
+            self.reasons.append("dark only: no dark pool can take an order now (see the excluded venues)")
+            return
+        if self.remaining >= self._dark_min():
+            pieces = self._split_dark(self.remaining)
+        else:  # less than the minimum: all of it to the best-scored pool
+            pieces = [(max(self.dark, key=lambda v: (self.scores[v.code].value, v.code)), self.remaining)]
+        for venue, qty in pieces:
+            self._add(
+                VenueOrder(
+                    venue=venue.code,
+                    action=Action.DARK_REST,
+                    qty=qty,
+                    ord_type=OrdType.LIMIT if self.req.limit_px is not None else OrdType.MARKET,
+                    limit_px=self.req.limit_px,
+                    tif=self.req.tif if self.req.tif in RESTING else TimeInForce.DAY,
+                    min_qty=min(self._dark_min(), qty),
+                    peg=Peg.MID,
+                    delay_us=(delay := self._delay()),
+                    reason=(
+                        f"dark only: rest at the mid, min {min(self._dark_min(), qty)}, after a random {delay // 1000} ms: "
+                        f"{self.scores[venue.code].describe()}"
+                    ),
+                )
+            )
+        self.reasons.append(f"dark only: rest {sum(q for _, q in pieces)} in {len(pieces)} pool(s)")
+
     def _dark_min(self) -> Decimal:
         """The dark minimum on the lot, rounded up: flooring it would accept executions under ``dark_min_qty``."""
-        lots = (self.params.dark_min_qty / self.req.lot).to_integral_value(rounding=ROUND_CEILING)
+        wanted = self.req.dark_min_qty if self.req.dark_min_qty is not None else self.params.dark_min_qty
+        lots = (wanted / self.req.lot).to_integral_value(rounding=ROUND_CEILING)
         return max(lots * self.req.lot, self.req.lot)
 
     def _split_dark(self, qty: Decimal) -> list[tuple[VenueBook, Decimal]]:

@@ -30,6 +30,12 @@ PURE_MODULES = [
     "router.core.sim",
     "router.bench",
     "ems.core.strategies",
+    "ems.core.algos",
+    "ems.core.schedules",
+    "ems.core.ticks",
+    "ems.core.selection",
+    "ems.core.almgren_chriss",
+    "ems.core.tca",
 ]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

@@ -774,3 +774,41 @@ def test_a_market_order_pings_the_dark_with_market_iocs() -> None:
         ("D2", OrdType.MARKET, None, IOC),
         ("D1", OrdType.MARKET, None, IOC),
     ]
+
+
+# --- dark only (the liquidity-seeking algo) -------------------------------------------------
+
+
+def test_dark_only_rests_the_whole_quantity_in_the_pools_at_the_mid_with_the_algos_minimum():
+    # given lit liquidity at the touch and two pools, and a liquidity-seeking slice of 1,000 with a minimum fill of 300
+    req = request(qty=1000, urgency=LOW, tif=DAY, dark_only=True, dark_min_qty=D(300))
+    # when
+    plan = plan_for(req, MID_SIZED)
+    # then all of it rests in the dark, pegged to the mid, each piece with the algo's minimum; nothing lit
+    assert {o.action for o in plan.orders} == {Action.DARK_REST}
+    assert {o.venue for o in plan.orders} <= {"D1", "D2"}
+    assert sum(o.qty for o in plan.orders) == D(1000)
+    assert all(o.min_qty == D(300) and o.peg is Peg.MID and o.tif is DAY for o in plan.orders)
+    assert all(o.limit_px == D("100.05") for o in plan.orders)
+    assert plan.unrouted_qty == 0
+
+
+def test_dark_only_below_the_minimum_goes_whole_to_the_best_pool():
+    # given a slice of 150, under the router's dark minimum of 200
+    req = request(qty=150, urgency=LOW, tif=DAY, dark_only=True)
+    # when
+    plan = plan_for(req, MID_SIZED)
+    # then one dark order takes it all, its minimum capped at its size
+    (order,) = plan.orders
+    assert (order.action, order.qty, order.min_qty) == (Action.DARK_REST, D(150), D(150))
+
+
+def test_dark_only_without_a_pool_routes_nothing_and_says_why():
+    # given only lit venues
+    req = request(qty=500, urgency=LOW, tif=DAY, dark_only=True)
+    # when
+    plan = plan_for(req, [lit("A", bids=[("100.00", 400)], asks=[("100.01", 500)])])
+    # then
+    assert plan.orders == ()
+    assert plan.unrouted_qty == D(500)
+    assert plan.reasons[0] == "dark only: no dark pool can take an order now (see the excluded venues)"

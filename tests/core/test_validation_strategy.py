@@ -1,10 +1,10 @@
-"""Order checks and the DIRECT strategy."""
+"""Order checks and the working time in force."""
 
 from decimal import Decimal
 
 import pytest
 
-from ems.core.strategies import DIRECT, StrategyChoice, strategy_choose, working_tif
+from ems.core.strategies import working_tif
 from oms.core.validation import FieldError, order_check
 from trading.enums import OrdType, TimeInForce
 
@@ -71,27 +71,6 @@ def test_order_check_not_positive_and_not_allowed_messages():
 
 
 # --- strategy -----------------------------------------------------------------------------
-
-
-def test_strategy_for_a_limit_order_is_direct_resting():
-    # given / when
-    choice = strategy_choose(ord_type=OrdType.LIMIT)
-    # then
-    how = "hand the whole quantity to the smart order router: it works as a limit order for its time in force"
-    assert choice == StrategyChoice(DIRECT, how, {})
-    assert DIRECT == "DIRECT"
-
-
-def test_strategy_for_a_market_order_is_direct_ioc():
-    # given / when
-    choice = strategy_choose(ord_type=OrdType.MARKET)
-    # then
-    assert choice.name == "DIRECT"
-    assert (
-        choice.rationale
-        == "hand the whole quantity to the smart order router: it takes liquidity now; any remainder is cancelled (IOC)"
-    )
-    assert choice.params == {}
 
 
 @pytest.mark.parametrize(

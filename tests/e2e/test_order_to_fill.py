@@ -5,6 +5,7 @@ A real Celery worker and the real gateway run as separate processes against the
 test database and the real Redis (external or embedded, as configured).
 """
 
+import itertools
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -168,3 +169,83 @@ def _post_order() -> Any:
         {"portfolio": "GROWTH", "instrument": "ACME", "side": "BUY", "qty": "1200", "ord_type": "LIMIT", "limit_px": "103.00"},
         format="json",
     )
+
+
+def test_twap_runs_to_completion_through_a_switch_and_an_amend(live_system: Path) -> None:
+    # given analytics saying ACME is normally very calm, so the live market's moves read as a volatility spike
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from ems.models import ExecutionTick
+    from venues.models import InstrumentAnalytics
+
+    InstrumentAnalytics.objects.create(
+        symbol="ACME", as_of=timezone.now(), days=5, adv=Decimal(2_000_000), volatility_annual=Decimal("0.0016"),
+        volatility_daily=Decimal("0.0001"), spread_bps=Decimal(2), spread_px=Decimal("0.02"), depth=Decimal(500),
+        bucket_minutes=30, volume_profile=[],
+    )  # fmt: skip
+    client = api_client_for("pm1")
+
+    # when a PM sends a TWAP of 1,000 ACME over 40 s in 2 s slices, finishing by the end
+    end_at = timezone.now() + timedelta(seconds=40)
+    response = client.post(
+        "/api/orders/",
+        {
+            "portfolio": "GROWTH",
+            "instrument": "ACME",
+            "side": "BUY",
+            "qty": "1000",
+            "ord_type": "LIMIT",
+            "limit_px": "103.00",
+            "strategy": "TWAP",
+            "end_at": end_at.isoformat(),
+            "strategy_params": {"slice_seconds": 2, "size_jitter": "0", "time_jitter": "0"},
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    parent_id = response.json()["id"]
+
+    # then the TWAP starts, and switches to IS when the volatility spike shows
+    switch = wait_for(
+        lambda: OrderEvent.objects.filter(parent_id=parent_id, kind="STRATEGY_SWITCH").first(), timeout=40, what="a switch"
+    )
+    assert (switch.data["from"], switch.data["to"]) == ("TWAP", "IS")
+    assert switch.reason.startswith("volatility ")
+
+    # when the PM raises the quantity to 1,500 while it works
+    amended = client.post(f"/api/orders/{parent_id}/amend/", {"qty": "1500"}, format="json")
+    assert amended.status_code == 202, amended.content
+
+    # then the working children are pulled back first, then the amend applies and the algo goes on
+    replaced = wait_for(
+        lambda: OrderEvent.objects.filter(parent_id=parent_id, kind="REPLACED").first(), timeout=30, what="the amend"
+    )
+    assert replaced.data == {"qty": "1500"}
+    # and the order is filled by the end (complete_by_end), every fill within the limit
+    parent = wait_for(
+        lambda: ParentOrder.objects.filter(pk=parent_id, status="FILLED").first(), timeout=90, what="the order filled"
+    )
+    fills = list(Fill.objects.filter(parent=parent))
+    assert parent.qty == parent.filled_qty == sum(f.qty for f in fills) == Decimal(1500)
+    assert all(f.px <= Decimal("103.00") for f in fills)
+    children = list(ChildOrder.objects.filter(parent=parent))
+    assert sum(c.filled_qty for c in children) == Decimal(1500)
+    assert all(c.status in {"FILLED", "CANCELED", "EXPIRED", "REJECTED"} for c in children)
+    execution = wait_for(
+        lambda: Execution.objects.filter(parent=parent, status=Execution.DONE).first(), timeout=10, what="the execution done"
+    )
+    # and the switches chain: TWAP to IS first (later, the end near may switch again), ending in the current strategy
+    switches = [(e.data["from"], e.data["to"]) for e in OrderEvent.objects.filter(parent=parent, kind="STRATEGY_SWITCH")]
+    assert switches[0] == ("TWAP", "IS")
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(switches))
+    assert (execution.base_strategy, execution.strategy) == ("TWAP", switches[-1][1])
+    # and each tick is on record once, numbered without gaps
+    ticks = list(ExecutionTick.objects.filter(execution=execution).values_list("tick_no", flat=True))
+    assert ticks == list(range(len(ticks)))
+    assert len(ticks) >= 3
+    kinds = list(OrderEvent.objects.filter(parent=parent).values_list("kind", flat=True))
+    assert kinds.index("STRATEGY_SELECTED") < kinds.index("STRATEGY_SWITCH") < kinds.index("REPLACE_REQUEST")
+    assert kinds.index("REPLACE_REQUEST") < kinds.index("REPLACED")
+    assert kinds[-1] == "EXECUTION_DONE"

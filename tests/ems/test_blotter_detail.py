@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from ems import services
+from ems import algos, services
 from oms.models import ParentOrder
 from tests.conftest import api_client_for
 from tests.ems.market import market_set
@@ -26,7 +26,7 @@ def routed_order() -> ParentOrder:
     order = submit(side=Side.BUY, qty="1200", limit_px="101.55")
     order.urgency = "HIGH"
     order.save()
-    services.execution_start(parent_id=order.pk)
+    algos.execution_start(parent_id=order.pk)
     return order
 
 
@@ -67,8 +67,8 @@ def test_the_order_detail_gives_the_panel_its_header_decisions_children_fills_an
     assert isinstance(body["updated_at"], str)  # the grid keeps the newer of a reload and a live update
     strategy = [e for e in body["events"] if e["kind"] == "STRATEGY_SELECTED"]
     assert len(strategy) == 1
-    assert strategy[0]["data"] == {"strategy": "DIRECT"}
-    assert strategy[0]["reason"].startswith("hand the whole quantity to the smart order router")
+    assert strategy[0]["data"] == {"strategy": "IMMEDIATE", "rule": "default", "params": {}}
+    assert strategy[0]["reason"].startswith("IMMEDIATE: no liquidity profile known: the router works it now (urgency high")
 
     # the routing decision
     (decision,) = body["routing_decisions"]

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 
-from ems import services
+from ems import algos, services
 from ems.models import ChildOrder, Execution
 from oms.models import Fill, Instrument, OrderEvent, ParentOrder, Portfolio, Position
 from oms.services import OrderTerms, parent_order_submit
@@ -39,7 +39,7 @@ def make_working_child(qty: str = "300") -> ChildOrder:
     """Reach a routed, unacknowledged child through the services, as the system would."""
     market_set()
     order = submit(qty=qty)
-    services.execution_start(parent_id=order.pk)
+    algos.execution_start(parent_id=order.pk)
     return ChildOrder.objects.get(parent=order)
 
 
@@ -80,7 +80,7 @@ def test_execution_start_is_idempotent(demo: None) -> None:
     child = make_working_child()
 
     # when the start task is delivered again
-    services.execution_start(parent_id=child.parent_id)
+    algos.execution_start(parent_id=child.parent_id)
 
     # then there is still one execution, one child and one routing event
     assert Execution.objects.filter(parent_id=child.parent_id).count() == 1
@@ -142,7 +142,7 @@ def test_a_rejected_child_is_routed_again_around_the_venue_that_rejected_it(demo
 
     # when the venue rejects it, and the worker places the rest again
     services.reports_apply(reports=[report(child, 1, ExecType.REJECTED, text="venue closed")])
-    services.execution_work(parent_id=child.parent_id, trigger="test")
+    algos.execution_work(parent_id=child.parent_id, trigger="test")
 
     # then the child is rejected with the reason, the execution goes on at another venue for the same quantity
     child.refresh_from_db()
@@ -166,7 +166,7 @@ def test_an_execution_stops_when_every_venue_rejects(demo: None) -> None:
     for _ in range(10):
         for working in ChildOrder.objects.filter(parent_id=child.parent_id, status="PENDING_NEW"):
             services.reports_apply(reports=[report(working, 1, ExecType.REJECTED, text="venue closed")])
-        services.execution_work(parent_id=child.parent_id, trigger="test")
+        algos.execution_work(parent_id=child.parent_id, trigger="test")
 
     # then nothing is left to route to: the execution stops and says why; the parent keeps its leaves
     execution = Execution.objects.get(parent_id=child.parent_id)
@@ -214,7 +214,7 @@ def test_sweep_resends_a_silent_child_and_starts_a_forgotten_execution(demo: Non
         result = services.execution_sweep(now=later)
 
     # then the child is sent again and the forgotten parent gets its execution and child
-    assert result == {"started": 1, "resent": 1}
+    assert result == {"started": 1, "resent": 1, "resumed": 0, "cancels_resent": 0}
     child.refresh_from_db()
     assert child.sent_at is not None
     assert ChildOrder.objects.filter(parent=forgotten).count() == 1
@@ -229,7 +229,7 @@ def test_no_active_lit_venue_stops_the_execution_with_the_reason(demo: None) -> 
     # when an order starts
     child_count_before = ChildOrder.objects.count()
     order = submit(ord_type=OrdType.MARKET, qty="10", limit_px=None)
-    services.execution_start(parent_id=order.pk)
+    algos.execution_start(parent_id=order.pk)
 
     # then no child is sent and the execution says why it stopped
     assert ChildOrder.objects.count() == child_count_before

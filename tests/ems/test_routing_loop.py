@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from ems import services
+from ems import algos, services
 from ems.markouts import fill_markout_record, markout_bps
 from ems.models import ChildOrder, Execution, FillMarkout, RoutingDecision
 from oms.models import Fill, ParentOrder
@@ -28,7 +28,7 @@ def test_an_ioc_child_partly_filled_has_its_rest_routed_again_with_fresh_books(d
     # given a 300 IOC-routed child at XALP
     market_set(asks=ASKS)
     order = high(submit(qty="300", limit_px="101.54"))
-    services.execution_start(parent_id=order.pk)
+    algos.execution_start(parent_id=order.pk)
     child = ChildOrder.objects.get(parent=order)
     assert (child.venue.code, child.tif, child.qty) == ("XALP", "IOC", Decimal(300))
 
@@ -41,7 +41,7 @@ def test_an_ioc_child_partly_filled_has_its_rest_routed_again_with_fresh_books(d
         ]
     )
     market_set(asks={"XALP": [], "XBET": [("101.52", 500)], "XGAM": [("101.54", 500)]})
-    services.execution_work(parent_id=order.pk, trigger="test")
+    algos.execution_work(parent_id=order.pk, trigger="test")
 
     # then exactly the 180 left is routed, to the next best offer, by a second decision that says why
     again = ChildOrder.objects.filter(parent=order).exclude(pk=child.pk).get()
@@ -56,13 +56,13 @@ def test_placing_again_never_routes_more_than_the_leaves_less_what_is_working(de
     # given a DAY order of 1200 at HIGH urgency: 500 swept at XALP, 500 at XBET, 200 resting at the limit
     market_set(asks=ASKS)
     order = high(submit(qty="1200", limit_px="101.52"))
-    services.execution_start(parent_id=order.pk)
+    algos.execution_start(parent_id=order.pk)
     routed = sum(c.qty for c in ChildOrder.objects.filter(parent=order))
     assert routed == Decimal(1200)
 
     # when the worker is asked to place again (a redelivered task), twice
-    services.execution_work(parent_id=order.pk, trigger="redelivered")
-    services.execution_work(parent_id=order.pk, trigger="redelivered")
+    algos.execution_work(parent_id=order.pk, trigger="redelivered")
+    algos.execution_work(parent_id=order.pk, trigger="redelivered")
 
     # then nothing more is routed: everything is working already, and no empty decision is stored
     assert sum(c.qty for c in ChildOrder.objects.filter(parent=order)) == Decimal(1200)
@@ -74,7 +74,7 @@ def test_a_finished_child_teaches_the_router_its_venues_fill_rate_and_rejects(de
     market_set(asks=ASKS)
     first = high(submit(qty="300", limit_px="101.50"))
     with django_capture_on_commit_callbacks(execute=True):
-        services.execution_start(parent_id=first.pk)
+        algos.execution_start(parent_id=first.pk)
     filled = ChildOrder.objects.get(parent=first)
     services.reports_apply(
         reports=[
@@ -84,7 +84,7 @@ def test_a_finished_child_teaches_the_router_its_venues_fill_rate_and_rejects(de
         ]
     )
     second = high(submit(qty="300", limit_px="101.50"))
-    services.execution_start(parent_id=second.pk)
+    algos.execution_start(parent_id=second.pk)
     rejected = ChildOrder.objects.get(parent=second)
     services.reports_apply(reports=[report(rejected, 1, ExecType.REJECTED, text="no")])
 
@@ -104,7 +104,7 @@ def test_a_venue_that_rejects_a_lot_loses_ties_to_a_clean_one(demo):
 
     # when a 300 buy is routed
     order = high(submit(qty="300", limit_px="101.50"))
-    services.execution_start(parent_id=order.pk)
+    algos.execution_start(parent_id=order.pk)
 
     # then it goes to XBET, and the decision shows the scores it used
     child = ChildOrder.objects.get(parent=order)
@@ -124,7 +124,7 @@ def test_markouts_are_measured_once_per_fill_and_horizon_and_feed_the_venue(demo
     # given a buy filled at 101.50 at XALP
     market_set(asks=ASKS)
     order = high(submit(qty="300", limit_px="101.50"))
-    services.execution_start(parent_id=order.pk)
+    algos.execution_start(parent_id=order.pk)
     child = ChildOrder.objects.get(parent=order)
     services.reports_apply(
         reports=[report(child, 1, ExecType.NEW), report(child, 2, ExecType.TRADE, qty="300", px="101.50", cum="300")]
@@ -147,7 +147,7 @@ def test_a_markout_needs_a_mid(demo):
     # given a fill and a market with no offers (no mid)
     market_set(asks=ASKS)
     order = high(submit(qty="300", limit_px="101.50"))
-    services.execution_start(parent_id=order.pk)
+    algos.execution_start(parent_id=order.pk)
     child = ChildOrder.objects.get(parent=order)
     services.reports_apply(
         reports=[report(child, 1, ExecType.NEW), report(child, 2, ExecType.TRADE, qty="300", px="101.50", cum="300")]
@@ -184,8 +184,9 @@ def test_a_block_is_handed_to_rfq_and_until_rfq_exists_routed_to_the_markets_by_
     )  # fmt: skip
     market_set(asks=ASKS)
     order = high(submit(qty="2000", limit_px="101.54"))
+    ParentOrder.objects.filter(pk=order.pk).update(strategy="IMMEDIATE")  # the PM's choice: the router works it whole
     # when
-    services.execution_start(parent_id=order.pk)
+    algos.execution_start(parent_id=order.pk)
     # then the first decision is the RFQ hand-off, with no orders; the second routes the block to the lit markets
     first, second = RoutingDecision.objects.filter(parent=order).order_by("seq")
     assert (first.rfq, first.actions, first.routed_qty, first.orders) == (True, ["RFQ"], Decimal(0), [])

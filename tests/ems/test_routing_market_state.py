@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from ems import services
+from ems import algos
 from ems.models import ChildOrder, RoutingDecision
 from tests.ems.market import market_set
 from tests.ems.test_reports import submit
@@ -21,7 +21,7 @@ def test_a_halted_or_closed_venue_is_not_routed_to_even_with_the_best_price(demo
     market_set(asks=ASKS, states={"XALP": xalp_state})
     order = submit(side=Side.BUY, qty="300", limit_px="101.60")
     # when
-    services.execution_start(parent_id=order.pk)
+    algos.execution_start(parent_id=order.pk)
     # then
     child = ChildOrder.objects.get(parent=order)
     assert child.venue.code == venue
@@ -34,7 +34,7 @@ def test_a_stale_venue_is_skipped_and_the_decision_says_so(demo):
     market_set(asks=ASKS, ages_s={"XALP": 30})
     order = submit(side=Side.BUY, qty="300", limit_px="101.60")
     # when
-    services.execution_start(parent_id=order.pk)
+    algos.execution_start(parent_id=order.pk)
     # then
     child = ChildOrder.objects.get(parent=order)
     assert child.venue.code == "XBET"
@@ -46,7 +46,7 @@ def test_a_venue_the_gateway_never_reported_is_skipped(demo):
     market_set(asks=ASKS, ages_s={"XALP": -1})
     order = submit(side=Side.BUY, qty="300", limit_px="101.60")
     # when
-    services.execution_start(parent_id=order.pk)
+    algos.execution_start(parent_id=order.pk)
     # then
     child = ChildOrder.objects.get(parent=order)
     assert child.venue.code == "XBET"
@@ -60,7 +60,7 @@ def test_a_sweep_splits_across_venues_within_the_limit_and_stores_the_decision(d
     order.urgency = "HIGH"
     order.save()
     # when
-    services.execution_start(parent_id=order.pk)
+    algos.execution_start(parent_id=order.pk)
     # then 1000 is taken within the limit (XALP 500 @ 101.50, XBET 500 @ 101.55) and 200 rests at the limit
     children = {(c.venue.code, c.action): c for c in ChildOrder.objects.filter(parent=order)}
     sweep_alp, sweep_bet = children["XALP", "SWEEP"], children["XBET", "SWEEP"]

@@ -1,0 +1,659 @@
+"""Running the algos: select the strategy, run its ticks, switch, and carry out a parent's cancel or amend.
+
+The shell of ``ems.core.selection`` and ``ems.core.ticks``: each function locks
+the parent row, loads what the pure core needs (the execution, the working
+children, the market from the cache, the instrument's analytics), calls it,
+stores the result (switch, schedule, ``ExecutionTick``, events, children) and
+sends on commit.
+
+Ticks are numbered: ``Execution.tick_no`` is the next one to run, and a tick
+task carrying any other number does nothing, so a redelivered or duplicated
+tick never sends a second slice. Each tick schedules the next (a Celery task
+with an ``eta``); anything that changes the picture (a child ending unfilled,
+a cancel confirmed, an amend) asks for the current number at once, and the
+first to run wins. Beat's sweep resumes an execution whose next tick is
+overdue (a worker died mid-tick: its transaction rolled back, nothing sent).
+"""
+
+import logging
+import math
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from config.redis import redis_client
+from ems.core.algos import (
+    NS,
+    AlgoParams,
+    OrderFacts,
+    ParamError,
+    Strategy,
+    end_ns,
+    params_dump,
+    params_load,
+    params_validate,
+    slice_count,
+    strategy_parse,
+)
+from ems.core.schedules import ScheduleContext, schedule_fractions
+from ems.core.selection import DEFAULT_RULES, OrderProfile, Rule, strategy_select, volatility_regime
+from ems.core.strategies import working_tif
+from ems.core.ticks import ExecState, MarketNow, TickPlan, Working, algo_tick
+from ems.models import ChildOrder, Execution, ExecutionTick, SelectionRule
+from ems.placement import SliceRequest, place
+from oms.models import ParentOrder
+from oms.services import order_event_append
+from router.core.policy import RESTING
+from trading.enums import AssetClass, OrdType, Side, TimeInForce, Urgency, VenueKind
+from trading.messages import CancelRequest
+from trading.numbers import ZERO, plain
+from trading.states import TERMINAL, OrdEvent, OrdStatus, next_status
+from venues.marketdata import market_clock_offset_ns, nbbo_read, trades_read
+from venues.selectors import analytics_get
+
+log = logging.getLogger(__name__)
+
+ACTOR = "system:ems"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_VOL_WINDOW_S = 300  # the recent window a volatility spike is measured over
+
+
+def to_ns(at: datetime) -> int:
+    return int((at - _EPOCH).total_seconds() * 1_000_000) * 1000
+
+
+def from_ns(ns: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=ns // 1000)
+
+
+# --- selection ---------------------------------------------------------------------------
+
+
+def selection_rules_read() -> list[Rule]:
+    """The selection matrix as pure rules: the table's active rows; the shipped defaults while the table is empty."""
+    if not SelectionRule.objects.exists():
+        return list(DEFAULT_RULES)
+    return [_rule(row) for row in SelectionRule.objects.filter(active=True)]
+
+
+def _rule(row: SelectionRule) -> Rule:
+    return Rule(
+        name=row.name,
+        priority=row.priority,
+        strategy=Strategy(row.strategy),
+        rationale=row.rationale,
+        params=dict(row.params),
+        urgency=Urgency(row.urgency) if row.urgency else None,
+        asset_class=AssetClass(row.asset_class) if row.asset_class else None,
+        multi_leg=row.multi_leg,
+        min_adv_share=row.min_adv_share,
+        max_adv_share=row.max_adv_share,
+        volatility_regime=row.volatility_regime or None,
+        min_spread_bps=row.min_spread_bps,
+        max_spread_bps=row.max_spread_bps,
+        min_depth_multiple=row.min_depth_multiple,
+    )
+
+
+def order_facts(parent: ParentOrder, *, start: datetime) -> OrderFacts:
+    instrument = parent.instrument
+    return OrderFacts(
+        side=Side(parent.side),
+        qty=plain(parent.qty),
+        lot=plain(instrument.lot_size),
+        tick=plain(instrument.tick_size),
+        limit_px=plain(parent.limit_px) if parent.limit_px is not None and parent.ord_type == OrdType.LIMIT else None,
+        start_ns=to_ns(start),
+        end_ns=to_ns(parent.end_at) if parent.end_at else None,
+    )
+
+
+def strategy_check(parent: ParentOrder) -> list[tuple[str, str]]:
+    """Check an order's explicit strategy and parameters before it is stored: (field, reason) for each problem."""
+    given = parent.strategy_params or {}
+    if not isinstance(given, dict):
+        return [("strategy_params", "must be an object of parameter names to values")]
+    if not parent.strategy:
+        return [("strategy_params", "parameters need a `strategy`")] if given else []
+    try:
+        strategy = strategy_parse(parent.strategy)
+        now = timezone.now()
+        start = max(parent.start_at or now, now)
+        if parent.end_at is not None and parent.end_at <= start:
+            return [("end_at", f"must be after the start ({start.isoformat()}), was {parent.end_at.isoformat()}")]
+        params_validate(strategy, given, order_facts(parent, start=start))
+    except ParamError as exc:
+        field = exc.field if exc.field in ("strategy", "end_at") else f"strategy_params.{exc.field}"
+        return [(field, exc.message)]
+    return []
+
+
+@dataclass(frozen=True, slots=True)
+class _Chosen:
+    strategy: Strategy
+    params: AlgoParams
+    rationale: str
+    rule: str
+
+
+def _select(parent: ParentOrder, *, start: datetime) -> _Chosen:
+    """Run the matrix on the order's profile; a rule's choice that cannot run this order falls back to IMMEDIATE."""
+    instrument = parent.instrument
+    analytics = analytics_get(instrument.symbol)
+    nbbo = nbbo_read(redis_client(), instrument.symbol)
+    far_qty = (nbbo.ask_qty if parent.side == Side.BUY else nbbo.bid_qty) if nbbo else ZERO
+    spread_bps = None
+    if nbbo and nbbo.spread is not None and nbbo.mid:
+        spread_bps = (nbbo.spread / nbbo.mid * 10_000).quantize(Decimal("0.01"))
+    elif analytics:
+        spread_bps = analytics.spread_bps
+    profile = OrderProfile(
+        urgency=Urgency(parent.urgency),
+        asset_class=AssetClass(instrument.asset_class),
+        adv_share=(parent.qty / analytics.adv).quantize(Decimal("0.000001")) if analytics and analytics.adv else None,
+        volatility_regime=volatility_regime(analytics.volatility_annual if analytics else None),
+        spread_bps=spread_bps,
+        depth_multiple=(parent.qty / far_qty).quantize(Decimal("0.01")) if far_qty else None,
+        explicit=Strategy(parent.strategy) if parent.strategy else None,
+        explicit_params=parent.strategy_params or {},
+    )
+    facts = order_facts(parent, start=start)
+    try:
+        selection = strategy_select(profile, selection_rules_read())
+    except LookupError as exc:  # every rule deactivated, or none matches: the router works it
+        immediate = params_validate(Strategy.IMMEDIATE, {}, facts)
+        return _Chosen(Strategy.IMMEDIATE, immediate, f"IMMEDIATE: {exc}", "none")
+    try:
+        params = params_validate(selection.strategy, selection.params, facts)
+    except ParamError as exc:
+        if selection.rule == "explicit":
+            raise  # checked at submit; the market moved (e.g. the lot): stop rather than guess
+        fallback = params_validate(Strategy.IMMEDIATE, {}, facts)
+        why = f"{selection.rationale}; but {exc}: work it IMMEDIATE instead"
+        return _Chosen(Strategy.IMMEDIATE, fallback, why, selection.rule)
+    return _Chosen(selection.strategy, params, selection.rationale, selection.rule)
+
+
+# --- start ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def execution_start(*, parent_id: int) -> Execution | None:
+    """Select the strategy, store the execution and run its first tick (or schedule it for the start). Idempotent.
+
+    A redelivered call finds the execution and does nothing more.
+    """
+    parent = ParentOrder.objects.select_for_update().select_related("instrument").get(pk=parent_id)
+    if OrdStatus(parent.status).is_terminal or parent.status == OrdStatus.PENDING_NEW:
+        return None
+    execution = Execution.objects.filter(parent=parent).first()
+    if execution is not None:
+        return execution
+    now = timezone.now()
+    start = max(parent.start_at or now, now)
+    try:
+        chosen = _select(parent, start=start)
+    except ParamError as exc:
+        execution = Execution.objects.create(
+            parent=parent, strategy=parent.strategy, base_strategy=parent.strategy, rationale=str(exc), status=Execution.STOPPED
+        )
+        order_event_append(parent=parent, kind="EXECUTION_STOPPED", actor=ACTOR, reason=f"cannot run {parent.strategy}: {exc}")
+        return execution
+    facts = order_facts(parent, start=start)
+    end = end_ns(chosen.params, facts) if chosen.strategy is not Strategy.IMMEDIATE else None
+    context = schedule_context(parent)
+    fractions: tuple[Decimal, ...] = ()
+    if chosen.strategy.scheduled and end is not None:
+        slice_ns = int(chosen.params["slice_seconds"]) * NS
+        slices = slice_count(chosen.params, start_ns=facts.start_ns, end_ns=end)
+        fractions = schedule_fractions(
+            chosen.params, context, start_ns=facts.start_ns, slice_ns=slice_ns, slices=slices, qty=facts.qty
+        )
+    execution = Execution.objects.create(
+        parent=parent,
+        strategy=chosen.strategy,
+        base_strategy=chosen.strategy,
+        rule=chosen.rule,
+        params=params_dump(chosen.params),
+        base_params=params_dump(chosen.params),
+        rationale=chosen.rationale,
+        start_at=start,
+        end_at=from_ns(end) if end is not None else None,
+        arrival_mid=context.price,
+        segment_started_at=start,
+        schedule=[format(f, "f") for f in fractions],
+        next_tick_at=start,
+    )
+    order_event_append(
+        parent=parent,
+        kind="STRATEGY_SELECTED",
+        actor=ACTOR,
+        reason=chosen.rationale,
+        data={"strategy": chosen.strategy.value, "rule": chosen.rule, "params": execution.params},
+    )
+    if start <= now:
+        _tick(parent, execution, trigger="start", now=now)
+    else:
+        transaction.on_commit(partial(execution_tick_enqueue, parent_id=parent.pk, tick_no=0, eta=start))
+    return execution
+
+
+def schedule_context(parent: ParentOrder) -> ScheduleContext:
+    """The instrument's analytics and the market clock as the schedules need them."""
+    instrument = parent.instrument
+    analytics = analytics_get(instrument.symbol)
+    nbbo = nbbo_read(redis_client(), instrument.symbol)
+    mid = nbbo.mid if nbbo else None
+    if analytics is None:
+        return ScheduleContext(price=mid, urgency=parent.urgency)
+    return ScheduleContext(
+        price=mid,
+        volatility_daily=analytics.volatility_daily,
+        adv=analytics.adv,
+        spread=(analytics.spread_bps * mid / 10_000) if mid else None,
+        profile=tuple(Decimal(x) for x in analytics.volume_profile),
+        bucket_ns=analytics.bucket_minutes * 60 * NS,
+        session_offset_ns=session_offset_ns(),
+        urgency=parent.urgency,
+    )
+
+
+def session_offset_ns() -> int:
+    """Map wall-clock ns to the session's time of day: the gateway's market clock, else the UTC time of day."""
+    offset = market_clock_offset_ns(redis_client())
+    if offset is not None:
+        return offset
+    now = timezone.now()
+    return -to_ns(now.replace(hour=0, minute=0, second=0, microsecond=0))
+
+
+# --- ticks ------------------------------------------------------------------------------------
+
+
+def execution_tick_enqueue(*, parent_id: int, tick_no: int | None, eta: datetime | None = None, trigger: str = "schedule") -> None:
+    """Ask a worker for tick ``tick_no`` (None: the pending one), now or at ``eta``."""
+    from ems.tasks import execution_tick as task  # tasks import this module
+
+    if eta is None:
+        task.delay(parent_id, tick_no, trigger)
+    else:
+        task.apply_async((parent_id, tick_no, trigger), eta=eta)
+
+
+def execution_nudge(parent_id: int, *, trigger: str) -> None:
+    """Run the parent's pending tick now, on commit, whatever its number: something changed (a child ended, an amend).
+
+    Not tied to a number, so a nudge that reads a number a concurrent tick is
+    about to use is never lost; running twice is harmless, as a tick places
+    only what is due less what already works.
+    """
+    transaction.on_commit(partial(execution_tick_enqueue, parent_id=parent_id, tick_no=None, trigger=trigger))
+
+
+@transaction.atomic
+def execution_work(*, parent_id: int, trigger: str) -> bool:
+    """Run the parent's pending tick now, whatever its number (a re-plan asked for by hand or by a test)."""
+    return execution_tick(parent_id=parent_id, tick_no=None, trigger=trigger)
+
+
+@transaction.atomic
+def execution_tick(*, parent_id: int, tick_no: int | None, trigger: str = "schedule", now: datetime | None = None) -> bool:
+    """Run tick ``tick_no`` of the parent's algo (None: the pending one, for a nudge).
+
+    Return False, doing nothing, when ``tick_no`` is not the pending tick (a
+    duplicate or a superseded schedule), or the execution or parent is not working.
+    """
+    parent = ParentOrder.objects.select_for_update().select_related("instrument").get(pk=parent_id)
+    execution = Execution.objects.filter(parent=parent).first()
+    if execution is None or execution.status != Execution.RUNNING:
+        return False
+    if tick_no is not None and execution.tick_no != tick_no:
+        return False
+    if OrdStatus(parent.status).is_terminal or parent.status in (OrdStatus.PENDING_CANCEL, OrdStatus.PENDING_REPLACE):
+        return False
+    _tick(parent, execution, trigger=trigger, now=now or timezone.now())
+    return True
+
+
+def _tick(parent: ParentOrder, execution: Execution, *, trigger: str, now: datetime) -> None:
+    """Run the pure tick and carry out its plan. The caller holds the parent's row lock."""
+    strategy = Strategy(execution.strategy)
+    params = params_load(strategy, execution.params)
+    children = list(parent.children.exclude(status__in=TERMINAL).select_related("venue"))
+    working = [
+        Working(
+            cl_ord_id=c.cl_ord_id,
+            qty_left=c.qty - c.filled_qty,
+            limit_px=c.limit_px,
+            resting=TimeInForce(c.tif) in RESTING and c.status in (OrdStatus.NEW, OrdStatus.PARTIALLY_FILLED),
+            dark=c.venue.kind == VenueKind.DARK,
+            pending_cancel=c.status == OrdStatus.PENDING_CANCEL,
+        )
+        for c in children
+    ]
+    state = _state(parent, execution, strategy, params)
+    context = schedule_context(parent)
+    market = _market_now(parent, execution, now=now, context=context)
+    rng = random.Random(f"{parent.pk}:tick:{execution.tick_no}")
+    plan = algo_tick(state, working, market, context, now_ns=to_ns(now), rng=rng)
+    scheduled = trigger == "schedule" and execution.next_tick_at is not None
+    due_at = execution.next_tick_at if scheduled and execution.next_tick_at else now
+    sent = _carry_out(parent, execution, plan, children, trigger=trigger, now=now)
+    ExecutionTick.objects.create(
+        execution=execution,
+        tick_no=execution.tick_no,
+        trigger=trigger[:200],
+        strategy=execution.strategy,
+        due_at=due_at,
+        ran_at=now,
+        lateness_ms=max(0, int((now - due_at).total_seconds() * 1000)) if scheduled else 0,
+        target_qty=plan.target_qty.quantize(Decimal("0.0001")) if plan.target_qty is not None else None,
+        filled_qty=parent.filled_qty,
+        sent_qty=sent,
+        cancelled=len(plan.cancel),
+        reasons=list(plan.reasons),
+    )
+    execution.tick_no += 1
+    execution.warned = sorted(plan.warned)
+    execution.next_tick_at = from_ns(plan.next_tick_ns) if plan.next_tick_ns is not None else None
+    execution.save()
+    still_working = parent.children.exclude(status__in=TERMINAL).exists()
+    if plan.done is not None and not still_working:
+        execution_finish(execution, status=Execution.DONE if plan.finished else Execution.STOPPED, reason=plan.done)
+    elif plan.next_tick_ns is not None:
+        transaction.on_commit(
+            partial(execution_tick_enqueue, parent_id=parent.pk, tick_no=execution.tick_no, eta=execution.next_tick_at)
+        )
+    parent_id = parent.pk
+    from ems.publish import blotter_publish_order
+
+    transaction.on_commit(lambda: blotter_publish_order(parent_id=parent_id))
+
+
+def _state(parent: ParentOrder, execution: Execution, strategy: Strategy, params: AlgoParams) -> ExecState:
+    instrument = parent.instrument
+    return ExecState(
+        strategy=strategy,
+        base_strategy=Strategy(execution.base_strategy or execution.strategy),
+        params=params,
+        side=Side(parent.side),
+        urgency=Urgency(parent.urgency),
+        qty=plain(parent.qty),
+        filled_qty=plain(parent.filled_qty),
+        lot=plain(instrument.lot_size),
+        tick=plain(instrument.tick_size),
+        limit_px=plain(parent.limit_px) if parent.limit_px is not None and parent.ord_type == OrdType.LIMIT else None,
+        tif=working_tif(ord_type=OrdType(parent.ord_type), tif=TimeInForce(parent.tif)),
+        start_ns=to_ns(execution.start_at or execution.created_at),
+        end_ns=to_ns(execution.end_at) if execution.end_at else None,
+        segment_start_ns=to_ns(execution.segment_started_at or execution.created_at),
+        segment_filled_qty=plain(execution.segment_filled_qty),
+        fractions=tuple(Decimal(f) for f in execution.schedule),
+        last_switch_ns=to_ns(execution.last_switch_at) if execution.last_switch_at else None,
+        warned=frozenset(execution.warned),
+        base_params=execution.base_params,
+    )
+
+
+def _market_now(parent: ParentOrder, execution: Execution, *, now: datetime, context: ScheduleContext) -> MarketNow:
+    """The market as a tick sees it: the NBBO, the volume printed since the segment began, a volatility ratio, dark fills."""
+    client = redis_client()
+    symbol = parent.instrument.symbol
+    nbbo = nbbo_read(client, symbol)
+    since = execution.segment_started_at or execution.created_at
+    trades = trades_read(client, symbol, limit=500)
+    volume = sum((t.qty for t in trades if datetime.fromisoformat(t.ts) >= since), ZERO)
+    recent = [t.px for t in trades if datetime.fromisoformat(t.ts) >= now - timedelta(seconds=_VOL_WINDOW_S)]
+    ratio = volatility_ratio(recent, window_s=_VOL_WINDOW_S, volatility_daily=context.volatility_daily)
+    slice_s = int(execution.params.get("slice_seconds") or 60)
+    dark = parent.fills.filter(
+        venue__in=list(parent.children.filter(venue__kind=VenueKind.DARK).values_list("venue__code", flat=True).distinct()),
+        executed_at__gte=now - timedelta(seconds=slice_s),
+    )
+    return MarketNow(
+        bid=nbbo.bid_px if nbbo else None,
+        ask=nbbo.ask_px if nbbo else None,
+        volume_since_start=volume,
+        volatility_ratio=ratio,
+        dark_filled_qty=sum((f.qty for f in dark), ZERO),
+    )
+
+
+def volatility_ratio(prices: list[Decimal], *, window_s: int, volatility_daily: Decimal | None) -> float | None:
+    """Realized over expected volatility in the window (Parkinson's range estimator); None with too few prints."""
+    if volatility_daily is None or volatility_daily <= 0 or len(prices) < 10:
+        return None
+    high, low = float(max(prices)), float(min(prices))
+    if low <= 0:
+        return None
+    realized = math.log(high / low) / (2 * math.sqrt(math.log(2)))
+    expected = float(volatility_daily) * math.sqrt(window_s / (6.5 * 3600))
+    return realized / expected if expected > 0 else None
+
+
+def _carry_out(
+    parent: ParentOrder, execution: Execution, plan: TickPlan, children: list[ChildOrder], *, trigger: str, now: datetime
+) -> Decimal:
+    """Store the switch, log the notes, request the cancels, place the slices; return the quantity sent."""
+    if plan.switch is not None:
+        before = execution.strategy
+        execution.strategy = plan.switch.to
+        execution.params = params_dump(plan.switch.params)
+        execution.schedule = [format(f, "f") for f in plan.switch.fractions]
+        execution.segment_started_at = now
+        execution.segment_filled_qty = parent.filled_qty
+        execution.last_switch_at = now
+        order_event_append(
+            parent=parent,
+            kind="STRATEGY_SWITCH",
+            actor=ACTOR,
+            reason=plan.switch.reason,
+            data={
+                "from": before,
+                "to": plan.switch.to.value,
+                "filled_qty": plain(parent.filled_qty),
+                "avg_px": plain(parent.avg_px),
+                "params": execution.params,
+            },
+        )
+    for kind, text in plan.notes:
+        if kind != "STRATEGY_SWITCH":
+            order_event_append(parent=parent, kind=kind, actor=ACTOR, reason=text)
+    by_id = {c.cl_ord_id: c for c in children}
+    for cl_ord_id in plan.cancel:
+        child = by_id.get(cl_ord_id)
+        if child is not None:
+            child_order_cancel(child, reason="; ".join(plan.reasons) or "the algo re-plans")
+    sent = ZERO
+    why = f"tick {execution.tick_no} ({trigger}): "
+    whole = Strategy(execution.strategy) is Strategy.IMMEDIATE and plan.switch is None  # the parent's own terms
+    for order in plan.orders:
+        placement = place(
+            parent=parent,
+            trigger=trigger if whole else why + order.reason,
+            now=now,
+            slice=None
+            if whole
+            else SliceRequest(
+                qty=order.qty,
+                urgency=order.urgency,
+                tif=order.tif,
+                limit_px=order.limit_px,
+                dark_only=order.dark_only,
+                min_qty=order.min_qty or None,
+            ),
+        )
+        for child in placement.children:
+            sent += child.qty
+            transaction.on_commit(partial(_send, child_id=child.pk))
+        if Strategy(execution.strategy) is Strategy.IMMEDIATE and not parent.children.exclude(status__in=TERMINAL).exists():
+            if placement.stop_reason is not None:
+                execution_finish(execution, status=Execution.STOPPED, reason=placement.stop_reason)
+            elif placement.decisions:
+                reasons = "; ".join(placement.decisions[-1].reasons) or "no venue to route to"
+                execution_finish(execution, status=Execution.STOPPED, reason=f"cannot route {plain(parent.leaves_qty)}: {reasons}")
+    return sent
+
+
+def _send(*, child_id: int) -> None:
+    from ems.services import child_order_send
+
+    child_order_send(child_id=child_id)
+
+
+def execution_finish(execution: Execution, *, status: str, reason: str) -> None:
+    """End ``execution`` as DONE or STOPPED and log it as ``EXECUTION_<status>``."""
+    if execution.status != Execution.RUNNING:
+        return
+    execution.status = status
+    execution.next_tick_at = None
+    execution.save(update_fields=["status", "next_tick_at", "updated_at"])
+    order_event_append(parent=execution.parent, kind=f"EXECUTION_{status}", actor=ACTOR, reason=reason)
+
+
+# --- cancels ----------------------------------------------------------------------------------
+
+
+def child_order_cancel(child: ChildOrder, *, reason: str) -> bool:
+    """Ask the venue to cancel ``child`` (on commit); False when it cannot be cancelled now (done, or not yet acked)."""
+    if child.status not in (OrdStatus.NEW, OrdStatus.PARTIALLY_FILLED):
+        return False
+    before = OrdStatus(child.status)
+    child.status = next_status(before, OrdEvent.CANCEL_REQUEST, has_fills=child.filled_qty > 0)
+    child.save(update_fields=["status", "updated_at"])
+    order_event_append(
+        parent=child.parent,
+        kind="CHILD_CANCEL_REQUEST",
+        actor=ACTOR,
+        child_cl_ord_id=child.cl_ord_id,
+        status_before=before,
+        status_after=child.status,
+        reason=reason,
+    )
+    transaction.on_commit(partial(child_cancel_send, child_id=child.pk))
+    return True
+
+
+def child_cancel_send(*, child_id: int) -> None:
+    """Put the child's cancel on the gateway's order stream (F); resent by the sweep while it stays pending."""
+    child = ChildOrder.objects.select_related("venue", "parent__instrument").get(pk=child_id)
+    if child.status != OrdStatus.PENDING_CANCEL:
+        return
+    request = CancelRequest(
+        cl_ord_id=f"{child.cl_ord_id}~C",
+        orig_cl_ord_id=child.cl_ord_id,
+        venue=child.venue.code,
+        symbol=child.parent.instrument.symbol,
+        side=Side(child.side),
+    )
+    wire: dict[Any, Any] = {**request.to_wire(), "msg_type": "F"}
+    redis_client().xadd(settings.GATEWAY_ORDER_STREAM, wire)
+
+
+# --- parent cancel and amend -----------------------------------------------------------------
+
+
+@transaction.atomic
+def execution_cancel(*, parent_id: int, actor: str) -> None:
+    """Stop the algo and cancel every working child; the parent is cancelled once none works (``parent_settle``)."""
+    parent = ParentOrder.objects.select_for_update().select_related("instrument").get(pk=parent_id)
+    if parent.status != OrdStatus.PENDING_CANCEL:
+        return
+    execution = Execution.objects.filter(parent=parent).first()
+    if execution is not None:
+        execution_finish(execution, status=Execution.STOPPED, reason=f"cancel requested by {actor}")
+    for child in parent.children.exclude(status__in=TERMINAL):
+        child_order_cancel(child, reason=f"the parent's cancel, by {actor}")
+    parent_settle(parent)
+
+
+@transaction.atomic
+def execution_amend(*, parent_id: int, actor: str) -> None:
+    """Cancel every working child, then apply the parent's pending amend once none works (``parent_settle``)."""
+    parent = ParentOrder.objects.select_for_update().select_related("instrument").get(pk=parent_id)
+    if parent.status != OrdStatus.PENDING_REPLACE:
+        return
+    for child in parent.children.exclude(status__in=TERMINAL):
+        child_order_cancel(child, reason=f"the parent's amend, by {actor}")
+    parent_settle(parent)
+
+
+def parent_settle(parent: ParentOrder) -> None:
+    """Finish a parent's pending cancel or amend once no child works. The caller holds the parent's row lock."""
+    from oms.services import parent_order_amend_finish, parent_order_cancel_finish
+
+    if parent.status not in (OrdStatus.PENDING_CANCEL, OrdStatus.PENDING_REPLACE):
+        return
+    if parent.children.exclude(status__in=TERMINAL).exists():
+        return
+    if parent.status == OrdStatus.PENDING_CANCEL:
+        parent_order_cancel_finish(parent=parent)
+        return
+    changes = parent_order_amend_finish(parent=parent)
+    execution = Execution.objects.filter(parent=parent).first()
+    if changes is None or execution is None:
+        return
+    _segment_restart(parent, execution, changes)
+
+
+def _segment_restart(parent: ParentOrder, execution: Execution, changes: dict[str, Any]) -> None:
+    """After an amend: a new segment from now on what is left, with the new end; tick now."""
+    now = timezone.now()
+    if "end_at" in changes:
+        execution.end_at = parent.end_at
+    if OrdStatus(parent.status).is_terminal or parent.leaves_qty <= 0:
+        execution_finish(execution, status=Execution.DONE, reason="filled")
+        return
+    strategy = Strategy(execution.strategy)
+    params = params_load(strategy, execution.params)
+    fractions: tuple[Decimal, ...] = ()
+    if strategy.scheduled and execution.end_at is not None and execution.end_at > now:
+        start_ns, end = to_ns(now), to_ns(execution.end_at)
+        slices = slice_count(params, start_ns=start_ns, end_ns=end)
+        fractions = schedule_fractions(
+            params,
+            schedule_context(parent),
+            start_ns=start_ns,
+            slice_ns=int(params["slice_seconds"]) * NS,
+            slices=slices,
+            qty=plain(parent.leaves_qty),
+        )
+    execution.schedule = [format(f, "f") for f in fractions]
+    execution.segment_started_at = now
+    execution.segment_filled_qty = parent.filled_qty
+    execution.next_tick_at = now
+    if execution.status != Execution.RUNNING:
+        execution.status = Execution.RUNNING
+    execution.save()
+    transaction.on_commit(partial(execution_tick_enqueue, parent_id=parent.pk, tick_no=execution.tick_no, trigger="amend"))
+
+
+# --- repair -----------------------------------------------------------------------------------
+
+
+def executions_resume(*, now: datetime, stalled_after_s: int) -> int:
+    """Ask again for the pending tick of every running execution overdue by ``stalled_after_s``; return how many."""
+    overdue = Execution.objects.filter(
+        status=Execution.RUNNING, next_tick_at__lt=now - timedelta(seconds=stalled_after_s)
+    ).values_list("parent_id", "tick_no")
+    count = 0
+    for parent_id, tick_no in overdue:
+        execution_tick_enqueue(parent_id=parent_id, tick_no=tick_no, trigger="schedule")
+        count += 1
+    return count
+
+
+def cancels_resend(*, now: datetime, after_s: int) -> int:
+    """Send again the cancels still pending after ``after_s`` (the venue may not have had them)."""
+    pending = ChildOrder.objects.filter(status=OrdStatus.PENDING_CANCEL, updated_at__lt=now - timedelta(seconds=after_s))
+    ids = list(pending.values_list("pk", flat=True))
+    for child_id in ids:
+        child_cancel_send(child_id=child_id)
+    return len(ids)

@@ -1,0 +1,158 @@
+"""Schedules: the cumulative share of a quantity each algo aims to have done by the end of each slice.
+
+Pure. A schedule is a tuple of cumulative fractions ``f_1 <= ... <= f_n = 1``
+(one per slice); ``slice_quantities`` cuts a quantity on its lot along it so
+that every slice is a lot multiple and the slices sum to the quantity exactly
+(the rounding carries forward: slice k is ``floor(q f_k) - floor(q f_(k-1))``,
+the last takes the rest).
+
+Fractions are Decimals with 18 places (the IS trajectory comes from a float
+model and is cut to Decimals here, once); ``due_qty`` rounds ``qty x f`` to
+the quantity's 4 places before flooring to the lot, so 1/3 of 900 is 300.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from itertools import pairwise
+
+from ems.core.algos import AlgoParams, Strategy
+from ems.core.almgren_chriss import AcParams, ac_fractions, ac_params_for, risk_aversion_for
+from trading.numbers import ZERO, floor_to
+
+_PLACES = Decimal("1e-18")  # fine enough that qty x fraction, rounded to the qty's 4 places, is exact
+ONE = Decimal(1)
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleContext:
+    """What the schedules need of the instrument and the market clock.
+
+    ``session_offset_ns`` maps a schedule time to the session's time of day
+    (ns since midnight of the trading day): the live shell takes it from the
+    gateway's market clock; a simulated run uses 0 (its times are session times).
+    """
+
+    price: Decimal | None = None  # arrival mid
+    volatility_daily: Decimal | None = None
+    adv: Decimal | None = None
+    spread: Decimal | None = None  # typical quoted spread, in price
+    profile: tuple[Decimal, ...] = ()  # share of the day's volume per bucket from the open
+    bucket_ns: int = 30 * 60 * 1_000_000_000
+    open_ns: int = (9 * 3600 + 1800) * 1_000_000_000
+    session_offset_ns: int = 0
+    urgency: str = "MEDIUM"
+
+
+def twap_fractions(slices: int) -> tuple[Decimal, ...]:
+    """Equal slices: k / n."""
+    _check_slices(slices)
+    return (*((Decimal(k) / slices).quantize(_PLACES) for k in range(1, slices)), ONE)
+
+
+def profile_fractions(
+    profile: Sequence[Decimal], *, bucket_ns: int, open_ns: int, start_ns: int, slice_ns: int, slices: int
+) -> tuple[Decimal, ...]:
+    """The volume profile's cumulative share over the slices from ``start_ns`` (session time); TWAP where it shows none.
+
+    The profile is the share of the day's volume per bucket from ``open_ns``;
+    volume is spread evenly within a bucket.
+    """
+    _check_slices(slices)
+    edges = [start_ns + k * slice_ns for k in range(slices + 1)]
+    volumes = [_profile_volume(profile, bucket_ns, open_ns, a, b) for a, b in pairwise(edges)]
+    total = sum(volumes, ZERO)
+    if total <= 0:
+        return twap_fractions(slices)
+    running, fractions = ZERO, []
+    for volume in volumes[:-1]:
+        running += volume
+        fractions.append((running / total).quantize(_PLACES))
+    return (*fractions, ONE)
+
+
+def _profile_volume(profile: Sequence[Decimal], bucket_ns: int, open_ns: int, start: int, end: int) -> Decimal:
+    """The profile's volume share between two session times."""
+    total = ZERO
+    for i, share in enumerate(profile):
+        lo, hi = open_ns + i * bucket_ns, open_ns + (i + 1) * bucket_ns
+        overlap = min(hi, end) - max(lo, start)
+        if overlap > 0:
+            total += share * overlap / bucket_ns
+    return total
+
+
+def is_fractions(
+    params: AlgoParams, context: ScheduleContext, *, slices: int, horizon_ns: int, qty: Decimal
+) -> tuple[Decimal, ...]:
+    """The Almgren-Chriss trajectory for the instrument and urgency (or the given risk aversion); TWAP without analytics."""
+    _check_slices(slices)
+    c = context
+    if not (c.price and c.volatility_daily and c.adv and c.spread) or slices == 1:
+        return twap_fractions(slices)
+    ac: AcParams = ac_params_for(
+        shares=float(qty),
+        horizon_days=horizon_ns / (6.5 * 3600 * 1e9),
+        intervals=slices,
+        price=float(c.price),
+        volatility_daily=float(c.volatility_daily),
+        adv=float(c.adv),
+        spread=float(c.spread),
+    )
+    given = params.get("risk_aversion")
+    lam = float(given) if given is not None else risk_aversion_for(c.urgency)
+    cumulative = ac_fractions(ac, lam)
+    return (*(min(ONE, Decimal(repr(f)).quantize(_PLACES)) for f in cumulative[:-1]), ONE)
+
+
+def schedule_fractions(
+    params: AlgoParams, context: ScheduleContext, *, start_ns: int, slice_ns: int, slices: int, qty: Decimal
+) -> tuple[Decimal, ...]:
+    """The schedule of a scheduled algo (TWAP, VWAP, IS); POV and the rest follow the market, not a curve: TWAP shape."""
+    if params.strategy is Strategy.VWAP and context.profile:
+        return profile_fractions(
+            context.profile,
+            bucket_ns=context.bucket_ns,
+            open_ns=context.open_ns,
+            start_ns=start_ns + context.session_offset_ns,
+            slice_ns=slice_ns,
+            slices=slices,
+        )
+    if params.strategy is Strategy.IS:
+        return is_fractions(params, context, slices=slices, horizon_ns=slices * slice_ns, qty=qty)
+    return twap_fractions(slices)
+
+
+def due_qty(qty: Decimal, fraction: Decimal, lot: Decimal) -> Decimal:
+    """``qty x fraction`` on the lot (floored), after rounding off the fraction's last-place error."""
+    return floor_to((qty * fraction).quantize(Decimal("0.0001")), lot)
+
+
+def slice_quantities(qty: Decimal, lot: Decimal, fractions: Sequence[Decimal]) -> tuple[Decimal, ...]:
+    """Cut ``qty`` along ``fractions`` on the lot; the slices sum to ``qty`` exactly (a lot multiple)."""
+    cumulative = [due_qty(qty, f, lot) for f in fractions[:-1]] + [qty]
+    out, before = [], ZERO
+    for wanted in cumulative:
+        cum = max(wanted, before)
+        out.append(cum - before)
+        before = cum
+    return tuple(out)
+
+
+def expected_profile_volume(context: ScheduleContext, *, start_ns: int, end_ns: int) -> Decimal | None:
+    """The market volume expected between two schedule times from ADV and the profile; None without them."""
+    if not context.adv or not context.profile:
+        return None
+    share = _profile_volume(
+        context.profile,
+        context.bucket_ns,
+        context.open_ns,
+        start_ns + context.session_offset_ns,
+        end_ns + context.session_offset_ns,
+    )
+    return context.adv * share
+
+
+def _check_slices(slices: int) -> None:
+    if slices < 1:
+        raise ValueError(f"invalid `slices`, was {slices}: at least 1")
