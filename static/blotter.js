@@ -333,6 +333,7 @@
     panelStatus.className = "detail-status status-" + String(o.status).toLowerCase();
     panelBody.replaceChildren(
       renderHeader(o),
+      renderAlgo(o.execution),
       renderDecisions(o.routing_decisions || []),
       renderChildren(o.children || []),
       renderFills(o.fills || []),
@@ -372,6 +373,42 @@
       strategy.appendChild(el("span", "dim", "No strategy selected yet."));
     }
     box.appendChild(strategy);
+    return box;
+  }
+
+  // The algo at work: the strategy now (and first), its window and ticks, where the schedule stands, each switch.
+  function renderAlgo(x) {
+    const box = section("Algo");
+    if (!x) {
+      box.appendChild(el("p", "dim", "Not started."));
+      return box;
+    }
+    const ticks = x.ticks || [];
+    const last = ticks[ticks.length - 1];
+    const strategy = x.strategy + (x.base_strategy && x.base_strategy !== x.strategy ? " (from " + x.base_strategy + ")" : "");
+    box.appendChild(kv([
+      ["Strategy", strategy],
+      ["Rule", x.rule],
+      ["Status", x.status],
+      ["Window", x.start_at ? timeMs(x.start_at) + " → " + (x.end_at ? timeMs(x.end_at) : "—") : ""],
+      ["Ticks", String(ticks.length)],
+      ["Next tick", x.next_tick_at ? timeMs(x.next_tick_at) : ""],
+      ["Schedule", last && last.target_qty != null ? "due " + q(last.target_qty) + ", filled " + q(last.filled_qty) : ""],
+      ["Params", Object.entries(x.params || {}).filter(([, v]) => v != null).map(([k, v]) => k + " " + v).join(", ")],
+    ]));
+    if ((x.switches || []).length) {
+      box.appendChild(table(
+        [["Time", null], ["From", null], ["To", null], ["Filled", "num"], ["Avg px", "num"], ["Why", null]],
+        x.switches.map((w) => [
+          el("td", null, timeMs(w.at)), el("td", null, w.from), el("td", null, w.to),
+          el("td", "num", q(w.filled_qty)), el("td", "num", Number(w.filled_qty) > 0 ? p(w.avg_px) : "—"), el("td", null, w.reason),
+        ]),
+        "switches",
+      ));
+    }
+    const notes = el("ul", "reasons");
+    (x.notes || []).slice(-8).forEach((n) => notes.appendChild(el("li", null, timeMs(n.at) + " " + n.kind + ": " + n.reason)));
+    if ((x.notes || []).length) box.appendChild(notes);
     return box;
   }
 

@@ -239,7 +239,7 @@ class _Tick:
         if s.params.get("complete_by_end") and left_ns <= 2 * self._slice_ns() and behind > tolerance * s.qty:
             self._switch_to(
                 Strategy.IMMEDIATE,
-                f"end time near: {self.leaves} left with {left_ns // 1_000_000_000} s to go, {behind} behind schedule",
+                f"end time near: {self.leaves} left with {left_ns // 1_000_000_000} s to go, {behind:f} behind schedule",
             )
             return
         ratio = self.market.volatility_ratio
@@ -257,10 +257,11 @@ class _Tick:
             return
         if s.strategy is Strategy.DARK and s.base_strategy is not Strategy.DARK and self.market.dark_filled_qty <= 0:
             base_target = self._base_target()
-            if base_target is not None and base_target - s.filled_qty > tolerance * s.qty:
+            gap = ZERO if base_target is None else (base_target - s.filled_qty).quantize(Decimal("0.0001")).normalize()
+            if gap > tolerance * s.qty:
                 self._switch_to(
                     s.base_strategy,
-                    f"dark liquidity gone and {base_target - s.filled_qty} behind the {s.base_strategy.value} schedule: back to it",
+                    f"dark liquidity gone and {gap:f} behind the {s.base_strategy.value} schedule: back to it",
                 )
 
     def _switch_to(self, to: Strategy, reason: str) -> None:
@@ -297,17 +298,19 @@ class _Tick:
         if self._i_would():
             return self._plan(next_ns=self._next_tick())
         free = self._free()
-        minimum = s.params.get("min_fill_qty") or s.lot
+        given = s.params.get("min_fill_qty")  # blank: the router's dark minimum applies
+        minimum = given or s.lot
         if free >= minimum or (free > 0 and free == floor_to(self.leaves, s.lot)):
+            shown = f"min fill {min(minimum, free)}" if given else "the router's minimum fill"
             self.orders.append(
                 SliceOrder(
                     free,
                     Urgency.LOW,
                     TimeInForce.DAY,
                     s.limit_px,
-                    f"rest {free} in the dark pools, min fill {min(minimum, free)}",
+                    f"rest {free} in the dark pools, {shown}",
                     dark_only=True,
-                    min_qty=min(minimum, free),
+                    min_qty=min(minimum, free) if given else ZERO,
                 )
             )
         return self._plan(next_ns=self._next_tick())
@@ -328,16 +331,16 @@ class _Tick:
             return self._plan(next_ns=self._next_tick())
         behind = self._behind().quantize(Decimal("0.0001")).normalize()
         if behind > tolerance * s.qty or (s.strategy is Strategy.POV and self._below_min_rate()):
-            self._cancel_resting(f"behind schedule by {behind}: catch up")
+            self._cancel_resting(f"behind schedule by {behind:f}: catch up")
             free = floor_to(max(self.leaves - self._still_working(), ZERO), s.lot)
             qty = min(free, floor_to(self._due_target() - s.filled_qty - self._still_working(), s.lot))
             if qty > 0:
-                self.notes.append(("SCHEDULE_CATCH_UP", f"{behind} behind schedule (tolerance {tolerance:%}): take {qty}"))
+                self.notes.append(("SCHEDULE_CATCH_UP", f"{behind:f} behind schedule (tolerance {tolerance:%}): take {qty}"))
                 self.orders.append(SliceOrder(qty, Urgency.HIGH, TimeInForce.IOC, s.limit_px, "catch up with the schedule"))
             return self._plan(next_ns=self._next_tick())
         if -behind > tolerance * s.qty or (s.strategy is Strategy.POV and self._above_max_rate()):
-            self._cancel_resting(f"ahead of schedule by {-behind}: wait")
-            self.reasons.append(f"ahead of schedule by {-behind}: wait")
+            self._cancel_resting(f"ahead of schedule by {-behind:f}: wait")
+            self.reasons.append(f"ahead of schedule by {-behind:f}: wait")
             return self._plan(next_ns=self._next_tick())
         self._reprice()
         due = self._due()
