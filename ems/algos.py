@@ -473,7 +473,8 @@ def _carry_out(
             child_order_cancel(child, reason="; ".join(plan.reasons) or "the algo re-plans")
     sent = ZERO
     why = f"tick {execution.tick_no} ({trigger}): "
-    whole = Strategy(execution.strategy) is Strategy.IMMEDIATE and plan.switch is None  # the parent's own terms
+    # IMMEDIATE from the start works the parent on its own terms; anything else is an algo's slice
+    whole = Strategy(execution.strategy) is Strategy.IMMEDIATE and Strategy(execution.base_strategy) is Strategy.IMMEDIATE
     for order in plan.orders:
         placement = place(
             parent=parent,
@@ -493,7 +494,7 @@ def _carry_out(
         for child in placement.children:
             sent += child.qty
             transaction.on_commit(partial(_send, child_id=child.pk))
-        if Strategy(execution.strategy) is Strategy.IMMEDIATE and not parent.children.exclude(status__in=TERMINAL).exists():
+        if whole and not parent.children.exclude(status__in=TERMINAL).exists():
             if placement.stop_reason is not None:
                 execution_finish(execution, status=Execution.STOPPED, reason=placement.stop_reason)
             elif placement.decisions:

@@ -205,11 +205,14 @@ class _Tick:
         if after_cancel:
             free = self.leaves - sum((w.qty_left for w in self.working if w.cl_ord_id not in self.cancel), ZERO)
             free = floor_to(max(free, ZERO), self.s.lot)
-        if free > 0:
-            urgency = Urgency.HIGH if self.switch is not None else self.s.urgency
-            tif = TimeInForce.IOC if self.switch is not None else self.s.tif
-            self.orders.append(SliceOrder(free, urgency, tif, self.s.limit_px, "the whole quantity to the router now"))
-        return self._plan()
+        switched = self.switch is not None or self.s.base_strategy is not Strategy.IMMEDIATE
+        if free > 0 and switched:  # switched here to finish: take liquidity, and look again every slice
+            self.orders.append(SliceOrder(free, Urgency.HIGH, TimeInForce.IOC, self.s.limit_px, "take liquidity for the rest now"))
+        elif free > 0:
+            self.orders.append(
+                SliceOrder(free, self.s.urgency, self.s.tif, self.s.limit_px, "the whole quantity to the router now")
+            )
+        return self._plan(next_ns=self.now + self._slice_ns() if switched else None)
 
     # --- the end ---------------------------------------------------------------------------
 

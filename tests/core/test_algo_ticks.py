@@ -579,8 +579,19 @@ def test_end_near_and_behind_switches_to_immediate_and_cancels_resting() -> None
     assert plan.switch.to is Strategy.IMMEDIATE
     assert amount_in(plan.switch.reason, r"end time near: 500 left with 120 s to go, (\S+) behind schedule") == 300
     assert plan.cancel == ("c1",)
-    assert plan.orders == (SliceOrder(D(400), Urgency.HIGH, TimeInForce.IOC, LIMIT, "the whole quantity to the router now"),)
+    assert plan.orders == (SliceOrder(D(400), Urgency.HIGH, TimeInForce.IOC, LIMIT, "take liquidity for the rest now"),)
     assert plan.target_qty is None
+    assert plan.next_tick_ns == START + 9 * SLICE  # looks again every slice until done
+
+
+def test_an_immediate_reached_by_a_switch_keeps_taking_liquidity_every_slice() -> None:
+    # given a TWAP that switched to IMMEDIATE near the end, 700 filled, nothing working
+    s = state(Strategy.IMMEDIATE, base=Strategy.TWAP, filled=D(700), last_switch=START + 8 * SLICE)
+    # when its next tick runs
+    plan = tick(s, now=START + 9 * SLICE)
+    # then the rest goes as an IOC at the limit, and it will look again a slice later
+    assert plan.orders == (SliceOrder(D(300), Urgency.HIGH, TimeInForce.IOC, LIMIT, "take liquidity for the rest now"),)
+    assert plan.next_tick_ns == START + 10 * SLICE
 
 
 def test_end_near_on_schedule_does_not_switch() -> None:
