@@ -33,7 +33,7 @@ test: $(BIN)/.installed
 	pytest
 
 bench: $(BIN)/.installed
-	python -m router.bench --json var/bench/bench.json $(BENCH_ARGS)
+	python -m ems.bench --json var/bench/bench.json $(BENCH_ARGS)
 
 lint: $(BIN)/.installed
 	ruff check .

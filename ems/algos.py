@@ -50,7 +50,7 @@ from ems.models import ChildOrder, Execution, ExecutionTick, SelectionRule
 from ems.placement import SliceRequest, place
 from oms.models import ParentOrder
 from oms.services import order_event_append
-from router.core.policy import RESTING
+from router.core.policy import RESTING, Action
 from trading.enums import AssetClass, OrdType, Side, TimeInForce, Urgency, VenueKind
 from trading.messages import CancelRequest
 from trading.numbers import ZERO, plain
@@ -474,6 +474,10 @@ def _carry_out(
     sent = ZERO
     why = f"tick {execution.tick_no} ({trigger}): "
     # IMMEDIATE from the start works the parent on its own terms; anything else is an algo's slice
+    # Each slice may ping the dark pools once: the nudges that follow an unfilled ping go lit (no ping loop).
+    slice_began = ExecutionTick.objects.filter(execution=execution, trigger="schedule").order_by("-tick_no").first()
+    pinged = parent.children.filter(action=Action.DARK_PING)
+    dark_tried = (pinged.filter(created_at__gte=slice_began.ran_at) if slice_began else pinged).exists()
     whole = Strategy(execution.strategy) is Strategy.IMMEDIATE and Strategy(execution.base_strategy) is Strategy.IMMEDIATE
     for order in plan.orders:
         placement = place(
@@ -489,6 +493,7 @@ def _carry_out(
                 limit_px=order.limit_px,
                 dark_only=order.dark_only,
                 min_qty=order.min_qty or None,
+                dark_tried=dark_tried,
             ),
         )
         for child in placement.children:

@@ -97,6 +97,7 @@ class SliceRequest:
     dark_only: bool = False
     min_qty: Decimal | None = None
     allow_rfq: bool = False  # a slice of a working algo is never a block for dealers
+    dark_tried: bool = False  # the pools were pinged since this slice began: go lit now
 
 
 def place(*, parent: ParentOrder, trigger: str, now: datetime | None = None, slice: SliceRequest | None = None) -> Placement:
@@ -136,7 +137,7 @@ def place(*, parent: ParentOrder, trigger: str, now: datetime | None = None, sli
         tick=plain(instrument.tick_size),
         adv=analytics.adv if analytics else None,
         volatility_daily=analytics.volatility_daily if analytics else None,
-        dark_tried=slice is None and parent.children.filter(action=Action.DARK_PING).exists(),  # each slice may try
+        dark_tried=slice.dark_tried if slice is not None else parent.children.filter(action=Action.DARK_PING).exists(),
         allow_rfq=not parent.routing_decisions.filter(rfq=True).exists() if slice is None else slice.allow_rfq,
         avoid=_avoid(parent, now=now, seconds=row.avoid_seconds),
         dark_only=slice is not None and slice.dark_only,

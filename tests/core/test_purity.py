@@ -36,6 +36,8 @@ PURE_MODULES = [
     "ems.core.selection",
     "ems.core.almgren_chriss",
     "ems.core.tca",
+    "ems.core.sim",
+    "ems.bench",
 ]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

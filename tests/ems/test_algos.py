@@ -201,3 +201,20 @@ def test_the_order_detail_shows_the_execution_with_its_rationale_schedule_and_ti
     assert len(execution["schedule"]) == 10
     assert [t["tick_no"] for t in execution["ticks"]] == [0]
     assert execution["ticks"][0]["sent_qty"] == "100.0000"
+
+
+def test_a_slice_pings_the_dark_once_then_its_nudges_go_lit(demo: None) -> None:
+    # given a TWAP slice routed at MEDIUM urgency that went to the dark pools as IOC pings
+    order = twap(qty="20000")
+    ParentOrder.objects.filter(pk=order.pk).update(urgency="HIGH")  # slices at MEDIUM: dark pings when big enough
+    algos.execution_start(parent_id=order.pk)
+    pings = list(ChildOrder.objects.filter(parent=order, action="DARK_PING"))
+    assert pings, "the first slice pings the pools"
+    # when every ping comes back unfilled and nudges the algo
+    for child in pings:
+        services.report_apply(report=report(child, 1, ExecType.CANCELED))
+    algos.execution_work(parent_id=order.pk, trigger="pings unfilled")
+    # then the nudged tick routes the slice to the lit books, not to the pools again
+    later = ChildOrder.objects.filter(parent=order).exclude(pk__in=[c.pk for c in pings])
+    assert later.exists()
+    assert not later.filter(action="DARK_PING").exists()
