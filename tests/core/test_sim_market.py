@@ -256,3 +256,17 @@ def test_a_trending_regime_drifts():
     end = fair.at(CLOSE_NS)
     # then it moved about 6.5 hours of trend, in one direction
     assert abs(math.log(end / 100.0)) == pytest.approx(6.5 * 50 / 10_000, rel=0.3)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_resting_bid_of_ours_holding_up_the_nbbo_does_not_run_fair_value_away(seed):
+    # given a calm market at 10:00 and our large bid one tick under the ask on the smallest venue (the NBBO bid now)
+    sim = market(seed=seed)
+    sim.run_until(OPEN_NS + 1800 * NS)
+    start = sim.fair_value("ACME")
+    sim.send(order("OURS", "SEC2", Side.BUY, 300_000, str(sim.nbbo("ACME").ask - D("0.01"))))
+    # when the background market trades around it for twenty minutes
+    sim.run_until(OPEN_NS + 3000 * NS)
+    # then fair value moves as a calm market does: a print below our bid on another venue is measured from that
+    # venue's own mid, not from the NBBO our bid holds up (which read as a deep sweep and fed on itself, down to $0.01)
+    assert abs(sim.fair_value("ACME") / start - 1) < 0.02

@@ -251,7 +251,7 @@ class SimMarket:
         if verb == "submit":
             self._in_flight.discard((target.spec.code, msg.cl_ord_id))
         pre = self._symbols.get(symbol)
-        mid_before = pre.nbbo.mid if pre is not None else None
+        mid_before = self._mid_at(target, symbol) if isinstance(target, LitVenue) and pre is not None else None
         self._sweep = None
         self.outbox += getattr(target, verb)(msg)
         self._after_trading(symbol, mid_before)
@@ -283,8 +283,8 @@ class SimMarket:
         nbbo = self._symbols[symbol].nbbo
         grid = maker.venue.markets[symbol].grid
         away = (None if nbbo.bid is None else grid.px_int(nbbo.bid), None if nbbo.ask is None else grid.px_int(nbbo.ask))
+        mid_before = self._mid_at(maker.venue, symbol)
         self.outbox += maker.quote(self.now, away=away)
-        mid_before = nbbo.mid
         self._after_trading(symbol, mid_before)
 
     def _noise(self, state: _Symbol) -> None:
@@ -356,7 +356,7 @@ class SimMarket:
             self.schedule(self.now + life, pool.agent_cancel, state.listing.symbol, order.order_id)
 
     def _agent_trade(self, venue: LitVenue, state: _Symbol, order: Order) -> None:
-        mid_before = state.nbbo.mid
+        mid_before = self._mid_at(venue, state.listing.symbol)
         self._sweep = None
         _outcome, reports = venue.agent_add(state.listing.symbol, order)
         self.outbox += reports
@@ -370,8 +370,22 @@ class SimMarket:
             maker.on_fill(fill.passive.side, fill.qty)
         self._sweep = (symbol, fill.aggressor.side, fill.px, venue)
 
+    def _mid_at(self, venue: LitVenue, symbol: str) -> Decimal | None:
+        """The venue's own mid before a trade there, else the NBBO mid: a sweep's move is measured where it traded.
+
+        Measured from the NBBO mid instead, a print on a venue whose book sits
+        below a price held up elsewhere (say by a resting order of ours) would
+        read as a deep sweep, move fair value, and feed on itself.
+        """
+        market = venue.markets[symbol]
+        bid, ask = market.book.best(Side.BUY), market.book.best(Side.SELL)
+        if bid is not None and ask is not None:
+            return (market.grid.px(bid) + market.grid.px(ask)) / 2
+        return self._symbols[symbol].nbbo.mid
+
     def _after_trading(self, symbol: str, mid_before: Decimal | None) -> None:
-        """Collect prints, keep a share of any sweep's move in fair value, and pass a new NBBO to the pools."""
+        """Collect prints, keep a share of any sweep's move in fair value (from the traded venue's own mid before), and
+        pass a new NBBO to the pools."""
         for venue in self.lit.values():
             if venue.prints:
                 self.tape += _take(venue.prints)
