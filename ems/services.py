@@ -179,8 +179,9 @@ def _execution_after_child_done(child: ChildOrder) -> None:
     """After a child ends: settle the parent's pending cancel or amend, close a filled execution, or re-plan.
 
     An IOC leftover, a cancel or a venue's reject runs the algo's pending tick
-    now (on commit); an IMMEDIATE execution left short with nothing working
-    for another reason (an expiry at the venue's close) stops. Locks the parent
+    now (on commit); an IMMEDIATE execution (from the start: an algo switched
+    to IMMEDIATE ticks every slice) left short with nothing working for another
+    reason (an expiry at the venue's close) stops. Locks the parent
     (after the child).
     """
     parent = ParentOrder.objects.select_for_update().get(pk=child.parent_id)
@@ -202,7 +203,7 @@ def _execution_after_child_done(child: ChildOrder) -> None:
             trigger += f": {child.text}"
         execution_nudge(parent.pk, trigger=trigger)
         return
-    if not working and execution.strategy == Strategy.IMMEDIATE:
+    if not working and execution.strategy == execution.base_strategy == Strategy.IMMEDIATE:  # an algo ticks on
         reason = f"no child working and {parent.leaves_qty} left: {child.text or child.status}"
         execution_finish(execution, status=Execution.STOPPED, reason=reason)
 

@@ -218,3 +218,17 @@ def test_a_slice_pings_the_dark_once_then_its_nudges_go_lit(demo: None) -> None:
     later = ChildOrder.objects.filter(parent=order).exclude(pk__in=[c.pk for c in pings])
     assert later.exists()
     assert not later.filter(action="DARK_PING").exists()
+
+
+def test_an_algo_switched_to_immediate_goes_on_when_a_child_fills_and_nothing_else_works(demo: None) -> None:
+    # given a TWAP that has switched to IMMEDIATE to finish, its one child working
+    order = twap()
+    algos.execution_start(parent_id=order.pk)
+    Execution.objects.filter(parent=order).update(strategy="IMMEDIATE")
+    (child,) = ChildOrder.objects.filter(parent=order)
+    services.report_apply(report=report(child, 1, ExecType.NEW))
+    # when that child fills completely, the parent still short
+    services.report_apply(report=report(child, 2, ExecType.TRADE, qty="100", px="101.50", cum="100"))
+    # then the execution keeps running (its next tick takes liquidity for the rest); only IMMEDIATE from the start stops
+    assert ParentOrder.objects.get(pk=order.pk).leaves_qty == Decimal(900)
+    assert Execution.objects.get(parent=order).status == Execution.RUNNING
