@@ -19,7 +19,7 @@ import logging
 import math
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -51,6 +51,7 @@ from ems.placement import SliceRequest, place
 from oms.models import ParentOrder
 from oms.services import order_event_append
 from router.core.policy import RESTING, Action
+from trading.clock import epoch_ns, from_epoch_ns
 from trading.enums import AssetClass, OrdType, Side, TimeInForce, Urgency, VenueKind
 from trading.messages import CancelRequest
 from trading.numbers import ZERO, plain
@@ -61,16 +62,7 @@ from venues.selectors import analytics_get
 log = logging.getLogger(__name__)
 
 ACTOR = "system:ems"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _VOL_WINDOW_S = 300  # the recent window a volatility spike is measured over
-
-
-def to_ns(at: datetime) -> int:
-    return int((at - _EPOCH).total_seconds() * 1_000_000) * 1000
-
-
-def from_ns(ns: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=ns // 1000)
 
 
 # --- selection ---------------------------------------------------------------------------
@@ -110,8 +102,8 @@ def order_facts(parent: ParentOrder, *, start: datetime) -> OrderFacts:
         lot=plain(instrument.lot_size),
         tick=plain(instrument.tick_size),
         limit_px=plain(parent.limit_px) if parent.limit_px is not None and parent.ord_type == OrdType.LIMIT else None,
-        start_ns=to_ns(start),
-        end_ns=to_ns(parent.end_at) if parent.end_at else None,
+        start_ns=epoch_ns(start),
+        end_ns=epoch_ns(parent.end_at) if parent.end_at else None,
     )
 
 
@@ -225,7 +217,7 @@ def execution_start(*, parent_id: int) -> Execution | None:
         base_params=params_dump(chosen.params),
         rationale=chosen.rationale,
         start_at=start,
-        end_at=from_ns(end) if end is not None else None,
+        end_at=from_epoch_ns(end) if end is not None else None,
         arrival_mid=context.price,
         segment_started_at=start,
         schedule=[format(f, "f") for f in fractions],
@@ -271,7 +263,7 @@ def session_offset_ns() -> int:
     if offset is not None:
         return offset
     now = timezone.now()
-    return -to_ns(now.replace(hour=0, minute=0, second=0, microsecond=0))
+    return -epoch_ns(now.replace(hour=0, minute=0, second=0, microsecond=0))
 
 
 # --- ticks ------------------------------------------------------------------------------------
@@ -342,7 +334,7 @@ def _tick(parent: ParentOrder, execution: Execution, *, trigger: str, now: datet
     context = schedule_context(parent)
     market = _market_now(parent, execution, now=now, context=context)
     rng = random.Random(f"{parent.pk}:tick:{execution.tick_no}")
-    plan = algo_tick(state, working, market, context, now_ns=to_ns(now), rng=rng)
+    plan = algo_tick(state, working, market, context, now_ns=epoch_ns(now), rng=rng)
     scheduled = trigger == "schedule" and execution.next_tick_at is not None
     due_at = execution.next_tick_at if scheduled and execution.next_tick_at else now
     sent = _carry_out(parent, execution, plan, children, trigger=trigger, now=now)
@@ -362,7 +354,7 @@ def _tick(parent: ParentOrder, execution: Execution, *, trigger: str, now: datet
     )
     execution.tick_no += 1
     execution.warned = sorted(plan.warned)
-    execution.next_tick_at = from_ns(plan.next_tick_ns) if plan.next_tick_ns is not None else None
+    execution.next_tick_at = from_epoch_ns(plan.next_tick_ns) if plan.next_tick_ns is not None else None
     execution.save()
     still_working = parent.children.exclude(status__in=TERMINAL).exists()
     if plan.done is not None and not still_working:
@@ -391,12 +383,12 @@ def _state(parent: ParentOrder, execution: Execution, strategy: Strategy, params
         tick=plain(instrument.tick_size),
         limit_px=plain(parent.limit_px) if parent.limit_px is not None and parent.ord_type == OrdType.LIMIT else None,
         tif=working_tif(ord_type=OrdType(parent.ord_type), tif=TimeInForce(parent.tif)),
-        start_ns=to_ns(execution.start_at or execution.created_at),
-        end_ns=to_ns(execution.end_at) if execution.end_at else None,
-        segment_start_ns=to_ns(execution.segment_started_at or execution.created_at),
+        start_ns=epoch_ns(execution.start_at or execution.created_at),
+        end_ns=epoch_ns(execution.end_at) if execution.end_at else None,
+        segment_start_ns=epoch_ns(execution.segment_started_at or execution.created_at),
         segment_filled_qty=plain(execution.segment_filled_qty),
         fractions=tuple(Decimal(f) for f in execution.schedule),
-        last_switch_ns=to_ns(execution.last_switch_at) if execution.last_switch_at else None,
+        last_switch_ns=epoch_ns(execution.last_switch_at) if execution.last_switch_at else None,
         warned=frozenset(execution.warned),
         base_params=execution.base_params,
     )
@@ -621,7 +613,7 @@ def _segment_restart(parent: ParentOrder, execution: Execution, changes: dict[st
     params = params_load(strategy, execution.params)
     fractions: tuple[Decimal, ...] = ()
     if strategy.scheduled and execution.end_at is not None and execution.end_at > now:
-        start_ns, end = to_ns(now), to_ns(execution.end_at)
+        start_ns, end = epoch_ns(now), epoch_ns(execution.end_at)
         slices = slice_count(params, start_ns=start_ns, end_ns=end)
         fractions = schedule_fractions(
             params,

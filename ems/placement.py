@@ -30,7 +30,7 @@ from router.core.policy import Action, RoutePlan, VenueOrder, route
 from router.core.scoring import VenueScore
 from router.selectors import router_params, router_settings_get, venue_stats_read
 from trading.enums import OrdType, Side, TimeInForce, Urgency, VenueKind
-from trading.numbers import ZERO, floor_to, plain
+from trading.numbers import ZERO, decimal_str, floor_to, plain
 from trading.states import TERMINAL, OrdStatus
 from venues.marketdata import BookView, VenueHealth, book_read, venue_health_read
 from venues.models import Venue
@@ -179,10 +179,6 @@ def _avoid(parent: ParentOrder, *, now: datetime, seconds: int) -> dict[str, str
     return {c.venue.code: f"rejected {c.cl_ord_id}: {c.text or 'no reason given'}" for c in rejected.select_related("venue")}
 
 
-def _dec(value: Decimal | None) -> str | None:
-    return None if value is None else format(value, "f")
-
-
 def _qty(value: Decimal | None) -> str | None:
     return None if value is None else format(plain(value), "f")
 
@@ -201,12 +197,12 @@ def _score_json(score: VenueScore | None) -> dict[str, str] | None:
 
 def _inputs(request: RouteRequest, books: list[VenueBook], plan: RoutePlan) -> dict[str, Any]:
     def top(levels: tuple[tuple[Decimal, Decimal], ...]) -> list[str | None]:
-        return [_dec(levels[0][0]), _qty(levels[0][1])] if levels else [None, None]
+        return [decimal_str(levels[0][0]), _qty(levels[0][1])] if levels else [None, None]
 
     return {
         "tif": request.tif.value,
         "adv": _qty(request.adv),
-        "volatility_daily": _dec(request.volatility_daily),
+        "volatility_daily": decimal_str(request.volatility_daily),
         "dark_tried": request.dark_tried,
         "allow_rfq": request.allow_rfq,
         "venues": [
@@ -215,9 +211,9 @@ def _inputs(request: RouteRequest, books: list[VenueBook], plan: RoutePlan) -> d
                 "kind": b.kind.value,
                 "state": b.state,
                 "age_ms": b.age_ms,
-                "maker_fee": _dec(b.maker_fee),
-                "taker_fee": _dec(b.taker_fee),
-                "latency_ms": _dec(b.latency_ms),
+                "maker_fee": decimal_str(b.maker_fee),
+                "taker_fee": decimal_str(b.taker_fee),
+                "latency_ms": decimal_str(b.latency_ms),
                 "bid": top(b.bids),
                 "ask": top(b.asks),
                 "levels": [len(b.bids), len(b.asks)],
@@ -234,7 +230,7 @@ def _order_json(order: VenueOrder) -> dict[str, Any]:
         "action": order.action.value,
         "qty": _qty(order.qty),
         "ord_type": order.ord_type.value,
-        "limit_px": _dec(order.limit_px),
+        "limit_px": decimal_str(order.limit_px),
         "tif": order.tif.value,
         "display_qty": _qty(order.display_qty),
         "min_qty": _qty(order.min_qty),

@@ -2,6 +2,7 @@ from typing import Any
 
 from ems.models import ChildOrder, Execution, RoutingDecision
 from ems.serializers import ChildOrderSerializer, RoutingDecisionSerializer
+from trading.numbers import decimal_str
 
 
 def child_order_list(*, parent_id: int) -> list[dict[str, Any]]:
@@ -35,9 +36,9 @@ def execution_detail(*, parent_id: int) -> dict[str, Any] | None:
         "status": execution.status,
         "start_at": execution.start_at,
         "end_at": execution.end_at,
-        "arrival_mid": _str(execution.arrival_mid),
+        "arrival_mid": decimal_str(execution.arrival_mid),
         "segment_started_at": execution.segment_started_at,
-        "segment_filled_qty": _str(execution.segment_filled_qty),
+        "segment_filled_qty": decimal_str(execution.segment_filled_qty),
         "schedule": execution.schedule,
         "next_tick_at": execution.next_tick_at,
         "tick_no": execution.tick_no,
@@ -51,15 +52,11 @@ def execution_detail(*, parent_id: int) -> dict[str, Any] | None:
                 "due_at": t.due_at,
                 "ran_at": t.ran_at,
                 "lateness_ms": t.lateness_ms,
-                "target_qty": _str(t.target_qty),
-                "filled_qty": _str(t.filled_qty),
-                "sent_qty": _str(t.sent_qty),
+                "target_qty": decimal_str(t.target_qty),
+                "filled_qty": decimal_str(t.filled_qty),
+                "sent_qty": decimal_str(t.sent_qty),
                 "reasons": t.reasons,
             }
             for t in ticks
         ],
     }
-
-
-def _str(value: Any) -> str | None:
-    return None if value is None else format(value, "f")

@@ -82,6 +82,11 @@ def avg_px(*, qty: Decimal, notional: Decimal) -> Decimal:
     return quantize_px(notional / qty) if qty else ZERO
 
 
+def decimal_str(value: Decimal | None) -> str | None:
+    """``value`` as JSON text, never in exponent form ("1E+1" would be misread); None stays None."""
+    return None if value is None else format(value, "f")
+
+
 def plain(value: Decimal) -> Decimal:
     """Return ``value`` without trailing zeros and never in exponent form: 300.0000 -> 300, 101.5000 -> 101.5."""
     normal = value.normalize()

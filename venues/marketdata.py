@@ -22,15 +22,16 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final, cast
 
 import redis
 from asgiref.sync import async_to_sync
 
+from trading.clock import epoch_ns
 from trading.enums import Side
-from trading.numbers import ZERO
+from trading.numbers import ZERO, decimal_str
 from venues.composite import OPEN, SESSION_STATES, BookLevel, BookView, CompositeLevel, Consolidated, TradePrint, consolidate
 
 __all__ = [
@@ -137,10 +138,6 @@ def _dec(value: Decimal) -> str:
     return format(value, "f")  # "f": no exponent ("1E+1"), which the browser would misread
 
 
-def _opt_dec(value: Decimal | None) -> str | None:
-    return None if value is None else _dec(value)
-
-
 def _opt_decimal(value: str | None) -> Decimal | None:
     return None if value is None else Decimal(value)
 
@@ -148,9 +145,9 @@ def _opt_decimal(value: str | None) -> Decimal | None:
 def _top_json(top: Top) -> str:
     return json.dumps(
         {
-            "bid_px": _opt_dec(top.bid_px),
+            "bid_px": decimal_str(top.bid_px),
             "bid_qty": _dec(top.bid_qty),
-            "ask_px": _opt_dec(top.ask_px),
+            "ask_px": decimal_str(top.ask_px),
             "ask_qty": _dec(top.ask_qty),
             "ts": top.ts,
             "state": top.state,
@@ -212,18 +209,18 @@ def _composite_from(data: list[dict[str, Any]]) -> tuple[CompositeLevel, ...]:
 def consolidated_json(view: Consolidated) -> dict[str, Any]:
     """Return ``view`` as JSON-ready data, Decimals as strings."""
     return {
-        "bid_px": _opt_dec(view.bid_px),
+        "bid_px": decimal_str(view.bid_px),
         "bid_qty": _dec(view.bid_qty),
         "bid_venues": list(view.bid_venues),
-        "ask_px": _opt_dec(view.ask_px),
+        "ask_px": decimal_str(view.ask_px),
         "ask_qty": _dec(view.ask_qty),
         "ask_venues": list(view.ask_venues),
         "bids": _composite_json(view.bids),
         "asks": _composite_json(view.asks),
         "locked": view.locked,
         "crossed": view.crossed,
-        "mid": _opt_dec(view.mid),
-        "spread": _opt_dec(view.spread),
+        "mid": decimal_str(view.mid),
+        "spread": decimal_str(view.spread),
         "ts": view.ts,
     }
 
@@ -387,9 +384,7 @@ def market_clock_offset_ns(client: redis.Redis) -> int | None:
     if not raw:
         return None
     market_ns, wall_iso = raw.split("|", 1)
-    wall = datetime.fromisoformat(wall_iso)
-    wall_ns = int((wall - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds() * 1_000_000) * 1000
-    return int(market_ns) - wall_ns
+    return int(market_ns) - epoch_ns(datetime.fromisoformat(wall_iso))
 
 
 # --- reads -------------------------------------------------------------------------------

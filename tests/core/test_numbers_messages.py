@@ -440,3 +440,24 @@ def test_a_boolean_field_refuses_anything_but_0_or_1():
     # when / then
     with pytest.raises(ValueError, match="post_only"):
         NewOrder.from_wire(wire)
+
+
+def test_epoch_ns_round_trips_to_the_microsecond_in_integers():
+    # given an instant in 2026 with microseconds (float seconds since the epoch would round them)
+    from datetime import UTC, datetime
+
+    from trading.clock import epoch_ns, from_epoch_ns
+
+    at = datetime(2026, 11, 21, 14, 30, 0, 123457, tzinfo=UTC)
+    # when / then
+    assert epoch_ns(at) == 1_795_271_400_123_457_000
+    assert from_epoch_ns(epoch_ns(at)) == at
+    assert from_epoch_ns(1_795_271_400_123_457_999) == at  # finer than a datetime holds: truncated
+
+
+def test_decimal_str_never_writes_an_exponent():
+    from trading.numbers import decimal_str
+
+    assert decimal_str(Decimal("1E+1")) == "10"
+    assert decimal_str(Decimal("101.50")) == "101.50"
+    assert decimal_str(None) is None

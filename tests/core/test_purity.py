@@ -9,6 +9,7 @@ PURE_MODULES = [
     "trading.enums",
     "trading.states",
     "trading.numbers",
+    "trading.clock",
     "trading.messages",
     "venues.sim.book",
     "venues.sim.ticks",
