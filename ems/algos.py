@@ -39,10 +39,9 @@ from ems.core.algos import (
     params_dump,
     params_load,
     params_validate,
-    slice_count,
     strategy_parse,
 )
-from ems.core.schedules import ScheduleContext, schedule_fractions
+from ems.core.schedules import ScheduleContext, segment_fractions
 from ems.core.selection import DEFAULT_RULES, OrderProfile, Rule, strategy_select, volatility_regime
 from ems.core.strategies import working_tif
 from ems.core.ticks import ExecState, MarketNow, TickPlan, Working, algo_tick
@@ -201,13 +200,7 @@ def execution_start(*, parent_id: int) -> Execution | None:
     facts = order_facts(parent, start=start)
     end = end_ns(chosen.params, facts) if chosen.strategy is not Strategy.IMMEDIATE else None
     context = schedule_context(parent)
-    fractions: tuple[Decimal, ...] = ()
-    if chosen.strategy.scheduled and end is not None:
-        slice_ns = int(chosen.params["slice_seconds"]) * NS
-        slices = slice_count(chosen.params, start_ns=facts.start_ns, end_ns=end)
-        fractions = schedule_fractions(
-            chosen.params, context, start_ns=facts.start_ns, slice_ns=slice_ns, slices=slices, qty=facts.qty
-        )
+    fractions = () if end is None else segment_fractions(chosen.params, context, start_ns=facts.start_ns, end_ns=end, qty=facts.qty)
     execution = Execution.objects.create(
         parent=parent,
         strategy=chosen.strategy,
@@ -220,7 +213,7 @@ def execution_start(*, parent_id: int) -> Execution | None:
         end_at=from_epoch_ns(end) if end is not None else None,
         arrival_mid=context.price,
         segment_started_at=start,
-        schedule=[format(f, "f") for f in fractions],
+        schedule=_schedule_json(fractions),
         next_tick_at=start,
     )
     order_event_append(
@@ -438,7 +431,7 @@ def _carry_out(
         before = execution.strategy
         execution.strategy = plan.switch.to
         execution.params = params_dump(plan.switch.params)
-        execution.schedule = [format(f, "f") for f in plan.switch.fractions]
+        execution.schedule = _schedule_json(plan.switch.fractions)
         execution.segment_started_at = now
         execution.segment_filled_qty = parent.filled_qty
         execution.last_switch_at = now
@@ -498,6 +491,11 @@ def _carry_out(
                 reasons = "; ".join(placement.decisions[-1].reasons) or "no venue to route to"
                 execution_finish(execution, status=Execution.STOPPED, reason=f"cannot route {plain(parent.leaves_qty)}: {reasons}")
     return sent
+
+
+def _schedule_json(fractions: tuple[Decimal, ...]) -> list[str]:
+    """A segment's schedule as stored on the execution: exact Decimal strings."""
+    return [format(f, "f") for f in fractions]
 
 
 def _send(*, child_id: int) -> None:
@@ -612,18 +610,15 @@ def _segment_restart(parent: ParentOrder, execution: Execution, changes: dict[st
     strategy = Strategy(execution.strategy)
     params = params_load(strategy, execution.params)
     fractions: tuple[Decimal, ...] = ()
-    if strategy.scheduled and execution.end_at is not None and execution.end_at > now:
-        start_ns, end = epoch_ns(now), epoch_ns(execution.end_at)
-        slices = slice_count(params, start_ns=start_ns, end_ns=end)
-        fractions = schedule_fractions(
+    if execution.end_at is not None:
+        fractions = segment_fractions(
             params,
             schedule_context(parent),
-            start_ns=start_ns,
-            slice_ns=int(params["slice_seconds"]) * NS,
-            slices=slices,
+            start_ns=epoch_ns(now),
+            end_ns=epoch_ns(execution.end_at),
             qty=plain(parent.leaves_qty),
         )
-    execution.schedule = [format(f, "f") for f in fractions]
+    execution.schedule = _schedule_json(fractions)
     execution.segment_started_at = now
     execution.segment_filled_qty = parent.filled_qty
     execution.next_tick_at = now

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from itertools import pairwise
 
-from ems.core.algos import AlgoParams, Strategy
+from ems.core.algos import NS, AlgoParams, Strategy, slice_count
 from ems.core.almgren_chriss import AcParams, ac_fractions, ac_params_for, risk_aversion_for
 from trading.numbers import ZERO, floor_to
 
@@ -126,6 +126,20 @@ def schedule_fractions(
 def due_qty(qty: Decimal, fraction: Decimal, lot: Decimal) -> Decimal:
     """``qty x fraction`` on the lot (floored), after rounding off the fraction's last-place error."""
     return floor_to((qty * fraction).quantize(Decimal("0.0001")), lot)
+
+
+def segment_fractions(
+    params: AlgoParams, context: ScheduleContext, *, start_ns: int, end_ns: int, qty: Decimal
+) -> tuple[Decimal, ...]:
+    """The schedule of a segment (a start, a switch, an amend) from ``start_ns`` to ``end_ns`` on ``qty``.
+
+    Empty for an algo that keeps none (IMMEDIATE, DARK, RFQ) or a window already over.
+    """
+    if not params.strategy.scheduled or end_ns <= start_ns:
+        return ()
+    slices = slice_count(params, start_ns=start_ns, end_ns=end_ns)
+    slice_ns = int(params["slice_seconds"]) * NS
+    return schedule_fractions(params, context, start_ns=start_ns, slice_ns=slice_ns, slices=slices, qty=qty)
 
 
 def slice_quantities(qty: Decimal, lot: Decimal, fractions: Sequence[Decimal]) -> tuple[Decimal, ...]:

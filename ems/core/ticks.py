@@ -31,8 +31,8 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Final
 
-from ems.core.algos import AlgoParams, Strategy, params_load, slice_count
-from ems.core.schedules import ScheduleContext, due_qty, expected_profile_volume, schedule_fractions
+from ems.core.algos import AlgoParams, Strategy, params_load
+from ems.core.schedules import ScheduleContext, due_qty, expected_profile_volume, segment_fractions
 from trading.enums import Side, TimeInForce, Urgency
 from trading.numbers import ZERO, floor_to, round_to
 
@@ -273,14 +273,8 @@ class _Tick:
         if to is s.base_strategy:  # back to the first choice: its own settings, with what carries across now
             carried = {**s.base_params, **carried}
         params = params_load(to, carried)
-        fractions: tuple[Decimal, ...] = ()
-        if to.scheduled:
-            assert s.end_ns is not None
-            slice_ns = int(params["slice_seconds"]) * 1_000_000_000
-            slices = slice_count(params, start_ns=self.now, end_ns=s.end_ns)
-            fractions = schedule_fractions(
-                params, self.context, start_ns=self.now, slice_ns=slice_ns, slices=slices, qty=self.leaves
-            )
+        assert s.end_ns is not None
+        fractions = segment_fractions(params, self.context, start_ns=self.now, end_ns=s.end_ns, qty=self.leaves)
         self.switch = Switch(to, reason, params, fractions)
         self.notes.append(("STRATEGY_SWITCH", reason))
 

@@ -19,6 +19,7 @@ from ems.core.schedules import (
     is_fractions,
     profile_fractions,
     schedule_fractions,
+    segment_fractions,
     slice_quantities,
     twap_fractions,
 )
@@ -411,3 +412,21 @@ def test_is_over_half_an_hour_is_nearly_linear_but_front_loaded() -> None:
     assert all(f >= t for f, t in zip(fractions, twap, strict=True))
     assert max(f - t for f, t in zip(fractions, twap, strict=True)) < D("0.2")
     assert not math.isclose(float(fractions[0]), float(twap[0]))
+
+
+def test_a_segment_of_a_scheduled_algo_has_one_fraction_per_slice_of_its_window():
+    # given a TWAP with 60 s slices and a 10-minute window
+    params = params_load(Strategy.TWAP, {"slice_seconds": 60})
+    # when
+    fractions = segment_fractions(params, ScheduleContext(), start_ns=OPEN, end_ns=OPEN + 10 * MINUTE, qty=D(1000))
+    # then
+    assert fractions == twap_fractions(10)
+
+
+def test_a_segment_without_a_schedule_or_a_window_left_is_empty():
+    # given
+    dark = params_load(Strategy.DARK, {})
+    twap = params_load(Strategy.TWAP, {})
+    # when / then: DARK keeps no schedule; a window already over has none left
+    assert segment_fractions(dark, ScheduleContext(), start_ns=OPEN, end_ns=OPEN + 10 * MINUTE, qty=D(1000)) == ()
+    assert segment_fractions(twap, ScheduleContext(), start_ns=OPEN, end_ns=OPEN, qty=D(1000)) == ()
