@@ -16,7 +16,6 @@ overdue (a worker died mid-tick: its transaction rolled back, nothing sent).
 """
 
 import logging
-import math
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -44,7 +43,7 @@ from ems.core.algos import (
 from ems.core.schedules import ScheduleContext, segment_fractions
 from ems.core.selection import DEFAULT_RULES, OrderProfile, Rule, strategy_select, volatility_regime
 from ems.core.strategies import working_tif
-from ems.core.ticks import ExecState, MarketNow, TickPlan, Working, algo_tick
+from ems.core.ticks import ExecState, MarketNow, TickPlan, Working, algo_tick, volatility_ratio
 from ems.models import ChildOrder, Execution, ExecutionTick, SelectionRule
 from ems.placement import SliceRequest, place
 from oms.models import ParentOrder
@@ -55,7 +54,9 @@ from trading.enums import AssetClass, OrdType, Side, TimeInForce, Urgency, Venue
 from trading.messages import CancelRequest
 from trading.numbers import ZERO, plain
 from trading.states import TERMINAL, OrdEvent, OrdStatus, next_status
+from venues.composite import Consolidated
 from venues.marketdata import market_clock_offset_ns, nbbo_read, trades_read
+from venues.models import InstrumentAnalytics, Venue
 from venues.selectors import analytics_get
 
 log = logging.getLogger(__name__)
@@ -134,11 +135,9 @@ class _Chosen:
     rule: str
 
 
-def _select(parent: ParentOrder, *, start: datetime) -> _Chosen:
+def _select(parent: ParentOrder, *, facts: OrderFacts, analytics: InstrumentAnalytics | None, nbbo: Consolidated | None) -> _Chosen:
     """Run the matrix on the order's profile; a rule's choice that cannot run this order falls back to IMMEDIATE."""
     instrument = parent.instrument
-    analytics = analytics_get(instrument.symbol)
-    nbbo = nbbo_read(redis_client(), instrument.symbol)
     far_qty = (nbbo.ask_qty if parent.side == Side.BUY else nbbo.bid_qty) if nbbo else ZERO
     spread_bps = None
     if nbbo and nbbo.spread is not None and nbbo.mid:
@@ -155,7 +154,6 @@ def _select(parent: ParentOrder, *, start: datetime) -> _Chosen:
         explicit=Strategy(parent.strategy) if parent.strategy else None,
         explicit_params=parent.strategy_params or {},
     )
-    facts = order_facts(parent, start=start)
     try:
         selection = strategy_select(profile, selection_rules_read())
     except LookupError as exc:  # every rule deactivated, or none matches: the router works it
@@ -189,17 +187,18 @@ def execution_start(*, parent_id: int) -> Execution | None:
         return execution
     now = timezone.now()
     start = max(parent.start_at or now, now)
+    facts = order_facts(parent, start=start)
+    analytics, nbbo = _market_read(parent)
     try:
-        chosen = _select(parent, start=start)
+        chosen = _select(parent, facts=facts, analytics=analytics, nbbo=nbbo)
     except ParamError as exc:
         execution = Execution.objects.create(
             parent=parent, strategy=parent.strategy, base_strategy=parent.strategy, rationale=str(exc), status=Execution.STOPPED
         )
         order_event_append(parent=parent, kind="EXECUTION_STOPPED", actor=ACTOR, reason=f"cannot run {parent.strategy}: {exc}")
         return execution
-    facts = order_facts(parent, start=start)
     end = end_ns(chosen.params, facts) if chosen.strategy is not Strategy.IMMEDIATE else None
-    context = schedule_context(parent)
+    context = schedule_context(parent, analytics=analytics, nbbo=nbbo)
     fractions = () if end is None else segment_fractions(chosen.params, context, start_ns=facts.start_ns, end_ns=end, qty=facts.qty)
     execution = Execution.objects.create(
         parent=parent,
@@ -230,11 +229,14 @@ def execution_start(*, parent_id: int) -> Execution | None:
     return execution
 
 
-def schedule_context(parent: ParentOrder) -> ScheduleContext:
-    """The instrument's analytics and the market clock as the schedules need them."""
-    instrument = parent.instrument
-    analytics = analytics_get(instrument.symbol)
-    nbbo = nbbo_read(redis_client(), instrument.symbol)
+def _market_read(parent: ParentOrder) -> tuple[InstrumentAnalytics | None, Consolidated | None]:
+    """The instrument's analytics and its last NBBO: read once per start or tick."""
+    symbol = parent.instrument.symbol
+    return analytics_get(symbol), nbbo_read(redis_client(), symbol)
+
+
+def schedule_context(parent: ParentOrder, *, analytics: InstrumentAnalytics | None, nbbo: Consolidated | None) -> ScheduleContext:
+    """The instrument's analytics, the arrival mid and the market clock as the schedules need them."""
     mid = nbbo.mid if nbbo else None
     if analytics is None:
         return ScheduleContext(price=mid, urgency=parent.urgency)
@@ -324,8 +326,9 @@ def _tick(parent: ParentOrder, execution: Execution, *, trigger: str, now: datet
         for c in children
     ]
     state = _state(parent, execution, strategy, params)
-    context = schedule_context(parent)
-    market = _market_now(parent, execution, now=now, context=context)
+    analytics, nbbo = _market_read(parent)
+    context = schedule_context(parent, analytics=analytics, nbbo=nbbo)
+    market = _market_now(parent, execution, now=now, context=context, nbbo=nbbo)
     rng = random.Random(f"{parent.pk}:tick:{execution.tick_no}")
     plan = algo_tick(state, working, market, context, now_ns=epoch_ns(now), rng=rng)
     scheduled = trigger == "schedule" and execution.next_tick_at is not None
@@ -387,20 +390,18 @@ def _state(parent: ParentOrder, execution: Execution, strategy: Strategy, params
     )
 
 
-def _market_now(parent: ParentOrder, execution: Execution, *, now: datetime, context: ScheduleContext) -> MarketNow:
+def _market_now(
+    parent: ParentOrder, execution: Execution, *, now: datetime, context: ScheduleContext, nbbo: Consolidated | None
+) -> MarketNow:
     """The market as a tick sees it: the NBBO, the volume printed since the segment began, a volatility ratio, dark fills."""
-    client = redis_client()
-    symbol = parent.instrument.symbol
-    nbbo = nbbo_read(client, symbol)
     since = execution.segment_started_at or execution.created_at
-    trades = trades_read(client, symbol, limit=500)
-    volume = sum((t.qty for t in trades if datetime.fromisoformat(t.ts) >= since), ZERO)
-    recent = [t.px for t in trades if datetime.fromisoformat(t.ts) >= now - timedelta(seconds=_VOL_WINDOW_S)]
+    trades = [(datetime.fromisoformat(t.ts), t) for t in trades_read(redis_client(), parent.instrument.symbol, limit=500)]
+    volume = sum((t.qty for at, t in trades if at >= since), ZERO)
+    recent = [t.px for at, t in trades if at >= now - timedelta(seconds=_VOL_WINDOW_S)]
     ratio = volatility_ratio(recent, window_s=_VOL_WINDOW_S, volatility_daily=context.volatility_daily)
     slice_s = int(execution.params.get("slice_seconds") or 60)
     dark = parent.fills.filter(
-        venue__in=list(parent.children.filter(venue__kind=VenueKind.DARK).values_list("venue__code", flat=True).distinct()),
-        executed_at__gte=now - timedelta(seconds=slice_s),
+        venue__in=Venue.objects.filter(kind=VenueKind.DARK).values("code"), executed_at__gte=now - timedelta(seconds=slice_s)
     )
     return MarketNow(
         bid=nbbo.bid_px if nbbo else None,
@@ -409,18 +410,6 @@ def _market_now(parent: ParentOrder, execution: Execution, *, now: datetime, con
         volatility_ratio=ratio,
         dark_filled_qty=sum((f.qty for f in dark), ZERO),
     )
-
-
-def volatility_ratio(prices: list[Decimal], *, window_s: int, volatility_daily: Decimal | None) -> float | None:
-    """Realized over expected volatility in the window (Parkinson's range estimator); None with too few prints."""
-    if volatility_daily is None or volatility_daily <= 0 or len(prices) < 10:
-        return None
-    high, low = float(max(prices)), float(min(prices))
-    if low <= 0:
-        return None
-    realized = math.log(high / low) / (2 * math.sqrt(math.log(2)))
-    expected = float(volatility_daily) * math.sqrt(window_s / (6.5 * 3600))
-    return realized / expected if expected > 0 else None
 
 
 def _carry_out(
@@ -460,9 +449,7 @@ def _carry_out(
     why = f"tick {execution.tick_no} ({trigger}): "
     # IMMEDIATE from the start works the parent on its own terms; anything else is an algo's slice
     # Each slice may ping the dark pools once: the nudges that follow an unfilled ping go lit (no ping loop).
-    slice_began = ExecutionTick.objects.filter(execution=execution, trigger="schedule").order_by("-tick_no").first()
-    pinged = parent.children.filter(action=Action.DARK_PING)
-    dark_tried = (pinged.filter(created_at__gte=slice_began.ran_at) if slice_began else pinged).exists()
+    dark_tried = bool(plan.orders) and _dark_pinged_this_slice(parent, execution)
     whole = Strategy(execution.strategy) is Strategy.IMMEDIATE and Strategy(execution.base_strategy) is Strategy.IMMEDIATE
     for order in plan.orders:
         placement = place(
@@ -491,6 +478,13 @@ def _carry_out(
                 reasons = "; ".join(placement.decisions[-1].reasons) or "no venue to route to"
                 execution_finish(execution, status=Execution.STOPPED, reason=f"cannot route {plain(parent.leaves_qty)}: {reasons}")
     return sent
+
+
+def _dark_pinged_this_slice(parent: ParentOrder, execution: Execution) -> bool:
+    """Whether the pools were pinged since the last scheduled tick (the slice's start)."""
+    slice_began = ExecutionTick.objects.filter(execution=execution, trigger="schedule").order_by("-tick_no").first()
+    pinged = parent.children.filter(action=Action.DARK_PING)
+    return (pinged.filter(created_at__gte=slice_began.ran_at) if slice_began else pinged).exists()
 
 
 def _schedule_json(fractions: tuple[Decimal, ...]) -> list[str]:
@@ -611,9 +605,10 @@ def _segment_restart(parent: ParentOrder, execution: Execution, changes: dict[st
     params = params_load(strategy, execution.params)
     fractions: tuple[Decimal, ...] = ()
     if execution.end_at is not None:
+        analytics, nbbo = _market_read(parent)
         fractions = segment_fractions(
             params,
-            schedule_context(parent),
+            schedule_context(parent, analytics=analytics, nbbo=nbbo),
             start_ns=epoch_ns(now),
             end_ns=epoch_ns(execution.end_at),
             qty=plain(parent.leaves_qty),

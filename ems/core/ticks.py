@@ -25,6 +25,7 @@ Each tick re-evaluates, in order:
 Sizes are Decimals on the lot; never more than the leaves less what works.
 """
 
+import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -527,3 +528,15 @@ def _switched(state: ExecState, switch: Switch, now_ns: int) -> ExecState:
         fractions=switch.fractions,
         last_switch_ns=now_ns,
     )
+
+
+def volatility_ratio(prices: Sequence[Decimal], *, window_s: int, volatility_daily: Decimal | None) -> float | None:
+    """Realized over expected volatility in the window (Parkinson's range estimator); None with too few prints."""
+    if volatility_daily is None or volatility_daily <= 0 or len(prices) < 10:
+        return None
+    high, low = float(max(prices)), float(min(prices))
+    if low <= 0:
+        return None
+    realized = math.log(high / low) / (2 * math.sqrt(math.log(2)))
+    expected = float(volatility_daily) * math.sqrt(window_s / (6.5 * 3600))
+    return realized / expected if expected > 0 else None

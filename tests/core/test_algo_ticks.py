@@ -1,5 +1,6 @@
 """One algo tick: what each strategy orders, cancels, switches to or finishes, given the state and the market now."""
 
+import math
 import random
 import re
 from collections.abc import Sequence
@@ -1103,3 +1104,23 @@ def test_no_plan_orders_more_than_leaves_less_working_nor_past_the_limit(
         for o in plan.orders:
             assert o.limit_px is not None
             assert (o.limit_px <= s.limit_px) if s.side is Side.BUY else (o.limit_px >= s.limit_px)
+
+
+def test_volatility_ratio_is_the_windows_range_over_what_the_daily_volatility_expects() -> None:
+    # given ten prints between 100 and 101 in five minutes, and a daily volatility of 1 %
+    from ems.core.ticks import volatility_ratio
+
+    prices = [D(100), D(101)] * 5
+    # when
+    ratio = volatility_ratio(prices, window_s=300, volatility_daily=D("0.01"))
+    # then Parkinson's range estimate over the window's share of a 6.5-hour day
+    realized = math.log(1.01) / (2 * math.sqrt(math.log(2)))
+    assert ratio == pytest.approx(realized / (0.01 * math.sqrt(300 / 23_400)), rel=1e-12)
+
+
+def test_volatility_ratio_needs_ten_prints_and_a_daily_volatility() -> None:
+    from ems.core.ticks import volatility_ratio
+
+    assert volatility_ratio([D(100)] * 9, window_s=300, volatility_daily=D("0.01")) is None
+    assert volatility_ratio([D(100)] * 10, window_s=300, volatility_daily=None) is None
+    assert volatility_ratio([D(100)] * 10, window_s=300, volatility_daily=D(0)) is None
