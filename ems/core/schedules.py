@@ -85,10 +85,13 @@ def _profile_volume(profile: Sequence[Decimal], bucket_ns: int, open_ns: int, st
 def is_fractions(
     params: AlgoParams, context: ScheduleContext, *, slices: int, horizon_ns: int, qty: Decimal
 ) -> tuple[Decimal, ...]:
-    """The Almgren-Chriss trajectory for the instrument and urgency (or the given risk aversion); TWAP without analytics."""
+    """The Almgren-Chriss trajectory for the instrument and urgency (or the given risk aversion).
+
+    TWAP without analytics, and for nothing left to trade (the model needs shares; the shape is moot).
+    """
     _check_slices(slices)
     c = context
-    if not (c.price and c.volatility_daily and c.adv and c.spread) or slices == 1:
+    if not (c.price and c.volatility_daily and c.adv and c.spread) or slices == 1 or qty <= 0:
         return twap_fractions(slices)
     ac: AcParams = ac_params_for(
         shares=float(qty),

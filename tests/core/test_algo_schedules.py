@@ -430,3 +430,12 @@ def test_a_segment_without_a_schedule_or_a_window_left_is_empty():
     # when / then: DARK keeps no schedule; a window already over has none left
     assert segment_fractions(dark, ScheduleContext(), start_ns=OPEN, end_ns=OPEN + 10 * MINUTE, qty=D(1000)) == ()
     assert segment_fractions(twap, ScheduleContext(), start_ns=OPEN, end_ns=OPEN, qty=D(1000)) == ()
+
+
+def test_is_with_nothing_left_to_trade_is_the_twap_shape_not_an_error():
+    # given the paper's analytics but no shares left (a segment restarted on a filled order)
+    params = params_load(Strategy.IS, {})
+    # when
+    fractions = is_fractions(params, ctx("HIGH"), slices=5, horizon_ns=5 * TRADING_DAY, qty=D(0))
+    # then
+    assert fractions == twap_fractions(5)
