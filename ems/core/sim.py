@@ -24,11 +24,11 @@ Each slice pings the dark pools at most once until the next scheduled tick
 (``dark_tried`` for the nudged ticks in between), as the shell does: without
 it, an unfilled ping's nudge would ping again, and never reach the lit books.
 
-What the tick sees: the NBBO over every lit venue; the volume printed since the
-segment started (every print of the symbol, ours included, stamped with the
-end of the step that drained it); our dark fills over the last slice; no
-volatility ratio (``ems.algos.volatility_ratio`` lives in the shell: None here,
-so no switch to IS on a volatility spike).
+What the tick sees, as in the shell: the NBBO over every lit venue; the volume
+printed since the segment started (every print of the symbol, ours included,
+stamped with the end of the step that drained it); the volatility ratio of the
+prints over the last ``VOLATILITY_WINDOW_S`` against the context's daily
+volatility; our dark fills over the last slice.
 """
 
 import random
@@ -41,7 +41,16 @@ from typing import Final
 from ems.core.algos import NS, AlgoParams, Strategy, params_dump, slice_count
 from ems.core.schedules import ScheduleContext, due_qty, schedule_fractions
 from ems.core.tca import MarketPrint, TcaFill
-from ems.core.ticks import ExecState, MarketNow, SliceOrder, TickPlan, Working, algo_tick
+from ems.core.ticks import (
+    VOLATILITY_WINDOW_S,
+    ExecState,
+    MarketNow,
+    SliceOrder,
+    TickPlan,
+    Working,
+    algo_tick,
+    volatility_ratio,
+)
 from router.core.market import RouteRequest, RouterParams, VenueBook
 from router.core.policy import RESTING, Action, RoutePlan, VenueOrder, route
 from router.core.sim import sim_send, sim_venues
@@ -358,7 +367,7 @@ class _AlgoSim:
                 self._cancel_rejected(report)
         if self.filled_qty == self.qty and not self.children:
             self._end("filled", finished=True)
-        elif self.strategy is Strategy.IMMEDIATE and not self.children and not self.nudged:
+        elif self._whole and not self.children and not self.nudged:
             self._end(f"no child working and {self.qty - self.filled_qty} left", finished=False)
 
     def _child_of(self, cl_ord_id: str, orig_cl_ord_id: str) -> _Child | None:
@@ -412,7 +421,7 @@ class _AlgoSim:
             bid=nbbo.bid,
             ask=nbbo.ask,
             volume_since_start=self.volume - self.volume_at_segment_start,
-            volatility_ratio=None,
+            volatility_ratio=self._volatility_ratio(now),
             dark_filled_qty=sum((f.qty for f in self.run.fills if f.t_ns >= now - slice_s and f.venue in self.market.dark), ZERO),
         )
         plan = algo_tick(self._state(), [c.working() for c in working], market_now, self.context, now_ns=now, rng=self.rng)
@@ -436,8 +445,23 @@ class _AlgoSim:
             return
         if plan.done is not None and not self.children:
             self._end(plan.done, finished=plan.finished)
-        elif self.strategy is Strategy.IMMEDIATE and not self.children:
+        elif self._whole and not self.children:
             self._end(f"nothing routed: {self.qty - self.filled_qty} left", finished=False)
+
+    @property
+    def _whole(self) -> bool:
+        """IMMEDIATE from the start: the parent's own terms, routed at once, over when nothing works. Switched to
+        IMMEDIATE, an algo sends HIGH IOC slices and ticks every slice until filled or the end."""
+        return self.strategy is Strategy.IMMEDIATE and self.base_strategy is Strategy.IMMEDIATE
+
+    def _volatility_ratio(self, now: int) -> float | None:
+        since = now - VOLATILITY_WINDOW_S * NS
+        recent = []
+        for p in reversed(self.run.prints):  # in time order: the window is at the end
+            if p.t_ns < since:
+                break
+            recent.append(p.px)
+        return volatility_ratio(recent, window_s=VOLATILITY_WINDOW_S, volatility_daily=self.context.volatility_daily)
 
     def _state(self) -> ExecState:
         return ExecState(
@@ -481,7 +505,7 @@ class _AlgoSim:
             child.status = OrdStatus.PENDING_CANCEL
             self.market.cancel(CancelRequest(f"{cl_ord_id}~C{next(_cancel_ids)}", cl_ord_id, child.venue, self.symbol, self.side))
             cancelled += 1
-        whole = self.strategy is Strategy.IMMEDIATE and plan.switch is None  # the parent's own terms
+        whole = self._whole
         sent = ZERO
         for order in plan.orders:
             if whole and self.run.decisions >= MAX_DECISIONS:

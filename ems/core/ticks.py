@@ -38,6 +38,7 @@ from trading.enums import Side, TimeInForce, Urgency
 from trading.numbers import ZERO, floor_to, round_to
 
 VOLATILITY_SPIKE: Final = 2.0  # realized over expected volatility that counts as a spike
+VOLATILITY_WINDOW_S: Final = 300  # the recent window a volatility spike is measured over
 DWELL_SLICES: Final = 2  # slices between two switches: no flapping
 _SWITCHABLE_TO_IS: Final = (Strategy.TWAP, Strategy.VWAP, Strategy.POV)
 _CARRIED: Final = (
@@ -250,13 +251,12 @@ class _Tick:
         if s.strategy in _SWITCHABLE_TO_IS and ratio is not None and ratio >= VOLATILITY_SPIKE:
             self._switch_to(Strategy.IS, f"volatility {ratio:.1f}x normal: switch to IS to cut the timing risk")
             return
-        if (
-            s.strategy in (Strategy.TWAP, Strategy.VWAP, Strategy.IS)
-            and s.urgency is not Urgency.HIGH
-            and self.market.dark_filled_qty > 0
-        ):
+        found = self._dark_found_qty()
+        if s.strategy in (Strategy.TWAP, Strategy.VWAP, Strategy.IS) and s.urgency is not Urgency.HIGH and found is not None:
             self._switch_to(
-                Strategy.DARK, f"dark liquidity found: {self.market.dark_filled_qty} filled in the dark last slice; work it there"
+                Strategy.DARK,
+                f"dark liquidity found: {self.market.dark_filled_qty} filled in the dark last slice "
+                f"(at least an average slice, {found:f}); work it there",
             )
             return
         if s.strategy is Strategy.DARK and s.base_strategy is not Strategy.DARK and self.market.dark_filled_qty <= 0:
@@ -267,6 +267,16 @@ class _Tick:
                     s.base_strategy,
                     f"dark liquidity gone and {gap:f} behind the {s.base_strategy.value} schedule: back to it",
                 )
+
+    def _dark_found_qty(self) -> Decimal | None:
+        """The average slice of the order (its quantity over the window's slices) when the dark filled at least that
+        much last slice, else None: a stray dark fill of a few lots is no reason to leave the schedule, and switching
+        on one flaps between the two."""
+        s = self.s
+        assert s.end_ns is not None
+        window_ns = max(s.end_ns - s.start_ns, self._slice_ns())
+        average = (s.qty * self._slice_ns() / window_ns).quantize(Decimal("0.0001")).normalize()
+        return average if self.market.dark_filled_qty >= max(average, s.lot) else None
 
     def _switch_to(self, to: Strategy, reason: str) -> None:
         s = self.s

@@ -426,14 +426,16 @@ def test_is_does_not_switch_to_itself_on_a_spike() -> None:
 
 
 def test_dark_fills_switch_twap_to_dark() -> None:
-    # given 100 filled in the dark last slice
+    # given 100 filled in the dark last slice: an average slice of 1,000 over ten
     s = state(filled=D(200))
     # when
     plan = tick(s, market=replace(MARKET, dark_filled_qty=D(100)), now=START + 2 * SLICE)
     # then the rest goes to rest in the dark pools
     assert plan.switch is not None
     assert plan.switch.to is Strategy.DARK
-    assert plan.switch.reason == "dark liquidity found: 100 filled in the dark last slice; work it there"
+    assert plan.switch.reason == (
+        "dark liquidity found: 100 filled in the dark last slice (at least an average slice, 100); work it there"
+    )
     assert plan.switch.fractions == ()
     # with what carries across (complete_by_end too), and a blank minimum fill: the router's
     assert dict(plan.switch.params.values) == {
@@ -446,6 +448,18 @@ def test_dark_fills_switch_twap_to_dark() -> None:
     assert [(o.qty, o.urgency, o.tif, o.limit_px, o.dark_only) for o in plan.orders] == [
         (D(800), Urgency.LOW, TimeInForce.DAY, LIMIT, True)
     ]
+
+
+def test_a_dark_fill_below_an_average_slice_does_not_switch() -> None:
+    # given 99 filled in the dark last slice, under the average slice of 100, on lot 1
+    s = state(filled=D(200), qty=D(1000))
+    s = replace(s, lot=D(1))
+    # when
+    plan = tick(s, market=replace(MARKET, dark_filled_qty=D(99)), now=START + 2 * SLICE)
+    # then the schedule goes on: a stray dark fill is no reason to leave it (switching on one flaps)
+    assert plan.switch is None
+    assert plan.orders
+    assert not any(o.dark_only for o in plan.orders)
 
 
 def test_dark_fills_do_not_switch_a_high_urgency_order() -> None:

@@ -13,7 +13,9 @@ from trading.enums import ExecType, OrdType, Peg, Side, TimeInForce, VenueKind
 from trading.messages import ExecutionReport, NewOrder
 from trading.states import OrdStatus
 from venues.sim.background import NS, FairValue, SymbolModel
+from venues.sim.book import Order
 from venues.sim.clients import RejectCode
+from venues.sim.dark import DarkOrder
 from venues.sim.lit import Listing, VenueSpec
 from venues.sim.market import CLOSE_NS, OPEN_NS, MarketConfig, SimMarket
 from venues.sim.params import Regime, SessionState
@@ -270,3 +272,76 @@ def test_a_resting_bid_of_ours_holding_up_the_nbbo_does_not_run_fair_value_away(
     # then fair value moves as a calm market does: a print below our bid on another venue is measured from that
     # venue's own mid, not from the NBBO our bid holds up (which read as a deep sweep and fed on itself, down to $0.01)
     assert abs(sim.fair_value("ACME") / start - 1) < 0.02
+
+
+def test_fair_values_path_is_the_seeds_however_often_it_is_looked_at():
+    # given two fair values of one seed
+    model = SymbolModel("ACME", 100.0, 0.01, 1.0, 1e6, 0.25)
+    often = FairValue(model, random.Random(5), start_ns=OPEN_NS)
+    seldom = FairValue(model, random.Random(5), start_ns=OPEN_NS)
+    # when one is looked at every 100 ms (and at odd times) for four minutes, the other once at the end
+    for k in range(1, 2401):
+        often.at(OPEN_NS + k * 100_000_000 + k % 7)
+    seldom.at(OPEN_NS + 240 * NS)
+    # then both drew the same path: looks do not draw
+    assert often.path == seldom.path
+    assert often.path != 100.0
+
+
+def test_the_path_under_a_market_is_the_same_whatever_we_trade():
+    # given two markets of one seed at 10:00
+    quiet, busy = market(seed=2), market(seed=2)
+    for sim in (quiet, busy):
+        sim.run_until(OPEN_NS + 1800 * NS)
+    # when we buy 100,000 in one of them over ten minutes, and nothing in the other
+    for minute in range(10):
+        busy.send(order(f"B{minute}", "PRIM", Side.BUY, 10_000))
+        for sim in (quiet, busy):
+            sim.run_until(OPEN_NS + (1800 + 60 * (minute + 1)) * NS)
+    # then the exogenous path is the same in both; fair value itself is not: our buying lifted it
+    assert quiet.now == busy.now
+    assert quiet.fair_path("ACME", [quiet.now]) == busy.fair_path("ACME", [busy.now])
+    with pytest.raises(ValueError, match="from the market's clock"):  # a past the market has drawn over is gone
+        quiet.fair_path("ACME", [OPEN_NS])
+    assert busy.fair_value("ACME") > quiet.fair_value("ACME")
+
+
+def _impact(shares: float) -> float:
+    """The permanent share (0.4) of the square-root law (0.7 sigma_daily sqrt(Q / ADV)) at $100, the defaults."""
+    return 0.4 * 0.7 * 0.25 / math.sqrt(252) * 100 * math.sqrt(shares / ADV)
+
+
+def test_our_fills_lit_or_dark_passive_or_not_move_fair_value_by_our_net_flow():
+    # given a market of the venues alone, and quotes of another owner on PRIM: 99.95 bid, 100.05 offered
+    sim = market(background=False)
+    prim = sim.lit["PRIM"]
+    grid = prim.markets["ACME"].grid
+    for side, px in ((Side.BUY, "99.95"), (Side.SELL, "100.05")):
+        prim.agent_add("ACME", Order(prim.next_id(), side, grid.px_int(D(px)), 50_000, owner="mm:test"))
+
+    def impact() -> float:
+        return sim.fair_value("ACME") - sim.fair_path("ACME", [sim.now])[0]
+
+    # when we lift 10,000 of the offer
+    sim.send(order("L1", "PRIM", Side.BUY, 10_000, "100.05", tif=TimeInForce.IOC))
+    sim.run_until(OPEN_NS + NS)
+    # then fair value keeps the permanent share of the square-root law for 10,000
+    assert impact() == pytest.approx(_impact(10_000))
+    # when 10,000 more of ours rest on the bid and another owner's sell hits them
+    sim.send(order("P1", "PRIM", Side.BUY, 10_000, "99.96"))
+    sim.run_until(OPEN_NS + 2 * NS)
+    prim.agent_add("ACME", Order(prim.next_id(), Side.SELL, grid.px_int(D("99.96")), 10_000, owner="mm:test", tif=TimeInForce.IOC))
+    # then it counts as ours: 20,000 bought, passive or not
+    assert impact() == pytest.approx(_impact(20_000))
+    # when we buy 20,000 more at the midpoint in the dark from a resting block
+    dark = sim.dark["DARK"]
+    dark.agent_add("ACME", DarkOrder(dark.next_id(), Side.SELL, D(20_000), owner="dark"))
+    sim.send(order("D1", "DARK", Side.BUY, 20_000, None, tif=TimeInForce.IOC, peg=Peg.MID))
+    sim.run_until(OPEN_NS + 3 * NS)
+    assert [r.last_qty for r in executions(sim.drain()[0]) if r.is_fill and r.venue == "DARK"] == [D(20_000)]
+    # then a dark cross moves it as a lit one does: 40,000 in all
+    assert impact() == pytest.approx(_impact(40_000))
+    # and selling 40,000 back leaves no impact: the flow is net
+    sim.send(order("S1", "PRIM", Side.SELL, 40_000, "99.90", tif=TimeInForce.IOC))
+    sim.run_until(OPEN_NS + 4 * NS)
+    assert impact() == pytest.approx(0.0, abs=1e-9)

@@ -14,8 +14,17 @@ Why impact follows the square-root law here: the market makers' ladders hold a
 (Tóth et al., 2011), so the depth within ``d`` ticks is ``c * d**2`` and an
 order of size ``Q`` that walks it moves the price ``sqrt(Q / c)``. ``c`` is set
 so that walking it costs ``Y * sigma_daily * sqrt(Q / ADV)``, ``Y`` being the
-impact coefficient. A share of every sweep's move stays in fair value
-(permanent impact); the rest decays as the makers refill around it.
+impact coefficient. The rest of the move decays as the makers refill around
+it; a share stays in fair value (permanent impact): of a noise trader's sweep,
+its move; of the clients' flow (ours), passive or aggressive, lit or dark, the
+permanent share of the square-root law for their net quantity of the day
+(``FairValue.metaorder_impact``), as metaorders are measured to move prices
+whichever way they trade. An informed trader's trades move nothing: they close
+a gap between quotes and fair value, and moving fair value away from the quote
+it hit would feed on itself.
+
+Fair value's own path is drawn on a fixed grid, so one seed gives one path
+whatever the orders sent into it: strategies compare on the same path.
 """
 
 import math
@@ -42,6 +51,7 @@ LATENT_DEPTH_SHARE_OF_ADV = 0.3  # the ladders hold this much of a day's volume 
 NEAR_TICKS = 10  # the near ladder is re-checked at every look, the rest less often
 FAR_REFRESH_EVERY = 10
 FAR_REFRESH_MOVE = 5  # ticks
+FAIR_STEP_NS = 250_000_000  # fair value's path is drawn on this grid
 
 
 def rng_for(seed: int, name: str) -> random.Random:
@@ -82,29 +92,51 @@ class SymbolModel:
 
 
 class FairValue:
-    """The instrument's unobserved value: geometric Brownian motion, per regime, plus permanent impact."""
+    """The instrument's unobserved value: geometric Brownian motion, per regime, plus permanent impact.
+
+    The path is drawn on a fixed grid (``FAIR_STEP_NS`` from the start) and
+    holds between its points, so it depends on the seed only, never on when or
+    how often it is looked at: runs of one seed that send different orders see
+    the same path, and their costs compare pair by pair. Impact is kept apart
+    from it (``shift``) and added on top.
+    """
 
     def __init__(self, model: SymbolModel, rng: random.Random, *, start_ns: int) -> None:
         self.model = model
         self.regime = model.regime
-        self.value = model.ref_px
+        self._path = model.ref_px
+        self._impact = 0.0
         self._rng = rng
-        self._t = start_ns
+        self._t = start_ns  # the last grid point drawn
         self._trend_sign = 1.0 if rng.random() < 0.5 else -1.0
 
     def set_regime(self, regime: Regime) -> None:
         self.regime = regime
 
+    @property
+    def value(self) -> float:
+        return max(self.model.tick, self._path + self._impact)
+
+    @property
+    def path(self) -> float:
+        """The exogenous part as of the last look: what the seed drew, without anyone's impact."""
+        return self._path
+
     def at(self, t_ns: int) -> float:
-        """Return fair value at ``t_ns``, drawing the exact increment since the last look."""
-        if t_ns > self._t:
-            dt = (t_ns - self._t) / NS / SESSION_SECONDS / 252  # in years of trading time
+        """Return fair value at ``t_ns``: the path drawn up to the last grid point at or before it, plus impact."""
+        steps = (t_ns - self._t) // FAIR_STEP_NS
+        if steps > 0:
+            dt = FAIR_STEP_NS / NS / SESSION_SECONDS / 252  # in years of trading time
             sigma = self.model.volatility * (3.0 if self.regime is Regime.VOLATILE else 1.0)
             drift = 0.0
             if self.regime is Regime.TRENDING:
                 drift = self._trend_sign * self.model.trend_bps_per_hour / 10_000 * 6.5 * 252
-            self.value *= math.exp((drift - 0.5 * sigma * sigma) * dt + sigma * math.sqrt(dt) * self._rng.gauss(0.0, 1.0))
-            self._t = t_ns
+            mean, scale, gauss = (drift - 0.5 * sigma * sigma) * dt, sigma * math.sqrt(dt), self._rng.gauss
+            path = self._path
+            for _ in range(steps):
+                path *= math.exp(mean + scale * gauss(0.0, 1.0))
+            self._path = path
+            self._t += steps * FAIR_STEP_NS
         return self.value
 
     def restart(self, t_ns: int) -> None:
@@ -113,7 +145,14 @@ class FairValue:
 
     def shift(self, by: float) -> None:
         """Move fair value by ``by`` (price): the permanent part of a trade's impact."""
-        self.value = max(self.model.tick, self.value + by)
+        self._impact += by
+
+    def metaorder_impact(self, net_qty: float) -> float:
+        """The permanent move (price) that a net ``net_qty`` shares bought (negative: sold) leaves: the permanent share
+        of the square-root law the latent book is built to (``Y * sigma_daily * sqrt(|Q| / ADV)``, in price)."""
+        model = self.model
+        move = model.impact_coefficient * model.sigma_daily * model.ref_px * math.sqrt(abs(net_qty) / model.adv)
+        return math.copysign(model.permanent_share * move, net_qty)
 
 
 class MarketMaker:

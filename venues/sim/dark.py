@@ -88,6 +88,8 @@ class DarkPool:
         self.clients = ClientOrders(spec.code, session=session, clock=clock)
         self.prints: list[Print] = []
         self._ids = count(1)
+        # told of each client fill (symbol, side, shares): the market moves fair value for the clients' flow
+        self.fill_listener: Callable[[str, Side, Decimal], None] | None = None
 
     def list_instrument(self, listing: Listing) -> None:
         if listing.symbol not in self.pools:
@@ -286,13 +288,15 @@ class DarkPool:
                     done.live = False
             self.prints.append(Print(self.code, pool.listing.symbol, px, qty, None))
             taker, maker = (order, resting) if incoming else (resting, order)
-            reports += self._fill(taker, qty, px, Liquidity.REMOVED)
-            reports += self._fill(maker, qty, px, Liquidity.ADDED)
+            reports += self._fill(pool, taker, qty, px, Liquidity.REMOVED)
+            reports += self._fill(pool, maker, qty, px, Liquidity.ADDED)
         return reports
 
-    def _fill(self, order: DarkOrder, qty: Decimal, px: Decimal, liquidity: Liquidity) -> list[Message]:
+    def _fill(self, pool: _Pool, order: DarkOrder, qty: Decimal, px: Decimal, liquidity: Liquidity) -> list[Message]:
         client = self.clients.by_book_id.get(order.order_id)
         if client is None:
             return []
+        if self.fill_listener is not None:
+            self.fill_listener(pool.listing.symbol, order.side, qty)
         fee_rate = self.spec.maker_fee if liquidity is Liquidity.ADDED else self.spec.taker_fee
         return [self.clients.fill(client, qty=qty, px=px, fee_rate=fee_rate, liquidity=liquidity)]

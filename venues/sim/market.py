@@ -12,6 +12,7 @@ wire; it reaches the venue after the venue's latency, and the reports it causes
 ``outbox`` in the order they happened. Trades collect in ``tape``.
 """
 
+import copy
 import heapq
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -34,12 +35,14 @@ from venues.sim.background import (
     rng_for,
 )
 from venues.sim.book import Fill, Order
-from venues.sim.clients import Message
+from venues.sim.clients import CLIENT, Message
 from venues.sim.dark import DarkPool
 from venues.sim.lit import Listing, LitVenue, Print, VenueSpec
 from venues.sim.params import Regime, SessionState
 
 OPEN_NS = (9 * 3600 + 30 * 60) * NS
+NOISE = "noise"  # the background agents' order owners
+INFORMED = "informed"
 CLOSE_NS = OPEN_NS + SESSION_SECONDS * NS
 
 
@@ -94,6 +97,7 @@ class _Symbol:
     informed: InformedTrader | None
     dark: DarkLiquidity | None
     nbbo: Nbbo = field(default_factory=lambda: Nbbo(None, None))
+    client_net: float = 0.0  # shares the clients bought (negative: sold) on the lit venues today, net
 
 
 class SimMarket:
@@ -126,6 +130,8 @@ class SimMarket:
         self._liquidity_share = {code: float(venue.spec.weight) / total_weight for code, venue in self.lit.items()}
         for venue in self.lit.values():
             venue.fill_listener = self._on_fill
+        for pool in self.dark.values():
+            pool.fill_listener = self._client_traded  # a bound method: a deep copy of the market rebinds it
         self.outbox: list[Message] = []
         self._in_flight: set[tuple[str, str]] = set()  # (venue, cl_ord_id) of new orders sent, not yet arrived
         self.tape: list[Print] = []
@@ -209,6 +215,19 @@ class SimMarket:
 
     def fair_value(self, symbol: str) -> float:
         return self._symbols[symbol].fair.at(self.now)
+
+    def fair_path(self, symbol: str, times_ns: list[int]) -> list[float]:
+        """Fair value's exogenous path (no impact: what the seed drew) at these times, in ascending order and none
+        before the market's clock; read from a copy, so the market itself does not move. Benchmarks use it as a
+        control variate: the same path runs under every order of a seed, and its move is no part of an order's cost."""
+        if times_ns and (times_ns[0] < self.now or times_ns != sorted(times_ns)):
+            raise ValueError(f"invalid `times_ns`: ascending, from the market's clock {self.now} on")
+        fair = copy.deepcopy(self._symbols[symbol].fair)
+        path = []
+        for t_ns in times_ns:
+            fair.at(t_ns)
+            path.append(fair.path)
+        return path
 
     def set_venue_state(self, code: str, state: SessionState) -> None:
         """Apply the operator's HALTED/CLOSED (or OPEN: follow the session) to a venue at once."""
@@ -298,7 +317,7 @@ class SimMarket:
         side = Side.BUY if noise.rng.random() < 0.5 else Side.SELL
         lots = noise.size_lots()
         if noise.rng.random() < noise.MARKET_SHARE:
-            order = Order(venue.next_id(), side, None, lots, owner="noise", tif=TimeInForce.IOC)
+            order = Order(venue.next_id(), side, None, lots, owner=NOISE, tif=TimeInForce.IOC)
         else:
             near = book.best(side)
             away = state.nbbo.ask if side is Side.BUY else state.nbbo.bid
@@ -312,7 +331,7 @@ class SimMarket:
                 px = near
             if (px >= far) if side is Side.BUY else (px <= far):
                 return
-            order = Order(venue.next_id(), side, px, lots, owner="noise", tif=TimeInForce.DAY)
+            order = Order(venue.next_id(), side, px, lots, owner=NOISE, tif=TimeInForce.DAY)
             life = int(noise.rng.expovariate(1 / 30.0) * NS)
             self.schedule(self.now + life, venue.agent_cancel, state.listing.symbol, order.order_id)
         self._agent_trade(venue, state, order)
@@ -339,7 +358,7 @@ class SimMarket:
             touch = market.book.best(side.opposite)
             if touch is not None and market.grid.px(touch) == px:
                 lots = 1 + informed.rng.randrange(informed.max_lots)
-                order = Order(venue.next_id(), side, touch, lots, owner="informed", tif=TimeInForce.IOC)
+                order = Order(venue.next_id(), side, touch, lots, owner=INFORMED, tif=TimeInForce.IOC)
                 self._agent_trade(venue, state, order)
                 return
 
@@ -365,10 +384,39 @@ class SimMarket:
     # --- after every book change --------------------------------------
 
     def _on_fill(self, venue: LitVenue, symbol: str, fill: Fill) -> None:
-        maker = self._makers_by_owner.get(fill.passive.owner)
+        """Tell the maker, and move fair value for the trade: a client's by its metaorder, a noise trader's by its sweep.
+
+        Who moves fair value, and how much:
+
+        - the clients' net quantity of the day, passive or aggressive, lit or
+          dark, by the square-root law's permanent share
+          (``FairValue.metaorder_impact``): a buyer resting bids moves the
+          price as one lifting offers does, the way metaorders of either kind
+          are measured to;
+        - a noise trader's market order by the permanent share of its sweep
+          (``_after_trading``);
+        - never an informed trader: it trades because the quotes lag fair
+          value, and moving fair value away from the quote it hit would feed
+          on itself under a resting order of ours that holds the quote up.
+        """
+        aggressor, passive = fill.aggressor, fill.passive
+        maker = self._makers_by_owner.get(passive.owner)
         if maker is not None:
-            maker.on_fill(fill.passive.side, fill.qty)
-        self._sweep = (symbol, fill.aggressor.side, fill.px, venue)
+            maker.on_fill(passive.side, fill.qty)
+        if aggressor.owner == NOISE:
+            self._sweep = (symbol, aggressor.side, fill.px, venue)
+        client = aggressor if aggressor.owner == CLIENT else passive if passive.owner == CLIENT else None
+        if client is not None and aggressor.owner != passive.owner:
+            self._client_traded(symbol, client.side, fill.qty * self._symbols[symbol].model.lot)
+
+    def _client_traded(self, symbol: str, side: Side, shares: Decimal | float) -> None:
+        """Add a client's fill, lit or dark, to the clients' net flow of the day, and fair value the change in its
+        permanent impact: a dark cross hides the order, not the demand, and moves the price as a lit one does."""
+        state = self._symbols[symbol]
+        before = state.fair.metaorder_impact(state.client_net)
+        state.client_net += side.sign * float(shares)
+        state.fair.at(self.now)
+        state.fair.shift(state.fair.metaorder_impact(state.client_net) - before)
 
     def _mid_at(self, venue: LitVenue, symbol: str) -> Decimal | None:
         """The venue's own mid before a trade there, else the NBBO mid: a sweep's move is measured where it traded.
@@ -384,8 +432,8 @@ class SimMarket:
         return self._symbols[symbol].nbbo.mid
 
     def _after_trading(self, symbol: str, mid_before: Decimal | None) -> None:
-        """Collect prints, keep a share of any sweep's move in fair value (from the traded venue's own mid before), and
-        pass a new NBBO to the pools."""
+        """Collect prints, keep a share of a noise trader's sweep in fair value (its move from the traded venue's own mid
+        before), and pass a new NBBO to the pools."""
         for venue in self.lit.values():
             if venue.prints:
                 self.tape += _take(venue.prints)
@@ -450,6 +498,7 @@ class SimMarket:
             venue.set_state(self.overrides.get(code, SessionState.OPEN))
         for state in self._symbols.values():
             state.fair.restart(OPEN_NS)
+            state.client_net = 0.0
             for maker in state.makers:
                 maker.dirty = True
         self.schedule(CLOSE_NS, self._close)
