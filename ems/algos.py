@@ -43,7 +43,7 @@ from ems.core.algos import (
 from ems.core.schedules import ScheduleContext, segment_fractions
 from ems.core.selection import DEFAULT_RULES, OrderProfile, Rule, strategy_select, volatility_regime
 from ems.core.strategies import working_tif
-from ems.core.ticks import ExecState, MarketNow, TickPlan, Working, algo_tick, volatility_ratio
+from ems.core.ticks import VOLATILITY_WINDOW_S, ExecState, MarketNow, TickPlan, Working, algo_tick, volatility_ratio
 from ems.models import ChildOrder, Execution, ExecutionTick, SelectionRule
 from ems.placement import SliceRequest, place
 from oms.models import ParentOrder
@@ -62,7 +62,6 @@ from venues.selectors import analytics_get
 log = logging.getLogger(__name__)
 
 ACTOR = "system:ems"
-_VOL_WINDOW_S = 300  # the recent window a volatility spike is measured over
 
 
 # --- selection ---------------------------------------------------------------------------
@@ -196,6 +195,7 @@ def execution_start(*, parent_id: int) -> Execution | None:
             parent=parent, strategy=parent.strategy, base_strategy=parent.strategy, rationale=str(exc), status=Execution.STOPPED
         )
         order_event_append(parent=parent, kind="EXECUTION_STOPPED", actor=ACTOR, reason=f"cannot run {parent.strategy}: {exc}")
+        _publish_on_commit(parent.pk)
         return execution
     end = end_ns(chosen.params, facts) if chosen.strategy is not Strategy.IMMEDIATE else None
     context = schedule_context(parent, analytics=analytics, nbbo=nbbo)
@@ -226,6 +226,7 @@ def execution_start(*, parent_id: int) -> Execution | None:
         _tick(parent, execution, trigger="start", now=now)
     else:
         transaction.on_commit(partial(execution_tick_enqueue, parent_id=parent.pk, tick_no=0, eta=start))
+        _publish_on_commit(parent.pk)  # the row shows its strategy before the start
     return execution
 
 
@@ -359,7 +360,11 @@ def _tick(parent: ParentOrder, execution: Execution, *, trigger: str, now: datet
         transaction.on_commit(
             partial(execution_tick_enqueue, parent_id=parent.pk, tick_no=execution.tick_no, eta=execution.next_tick_at)
         )
-    parent_id = parent.pk
+    _publish_on_commit(parent.pk)
+
+
+def _publish_on_commit(parent_id: int) -> None:
+    """Push the parent's row (with its strategy now) to the blotters once the transaction commits."""
     from ems.publish import blotter_publish_order
 
     transaction.on_commit(lambda: blotter_publish_order(parent_id=parent_id))
@@ -397,8 +402,8 @@ def _market_now(
     since = execution.segment_started_at or execution.created_at
     trades = [(datetime.fromisoformat(t.ts), t) for t in trades_read(redis_client(), parent.instrument.symbol, limit=500)]
     volume = sum((t.qty for at, t in trades if at >= since), ZERO)
-    recent = [t.px for at, t in trades if at >= now - timedelta(seconds=_VOL_WINDOW_S)]
-    ratio = volatility_ratio(recent, window_s=_VOL_WINDOW_S, volatility_daily=context.volatility_daily)
+    recent = [t.px for at, t in trades if at >= now - timedelta(seconds=VOLATILITY_WINDOW_S)]
+    ratio = volatility_ratio(recent, window_s=VOLATILITY_WINDOW_S, volatility_daily=context.volatility_daily)
     slice_s = int(execution.params.get("slice_seconds") or 60)
     dark = parent.fills.filter(
         venue__in=Venue.objects.filter(kind=VenueKind.DARK).values("code"), executed_at__gte=now - timedelta(seconds=slice_s)

@@ -36,6 +36,11 @@ class _Execution:
 
         return execution_detail(parent_id=parent_id)
 
+    def strategies(self, parent_ids: list[int]) -> dict[int, dict[str, Any]]:
+        from ems.selectors import execution_strategies
+
+        return execution_strategies(parent_ids=parent_ids)
+
     def cancel(self, parent_id: int, actor: str) -> None:
         from ems.tasks import execution_cancel
 

@@ -1,5 +1,7 @@
 from typing import Any
 
+from rest_framework.fields import DateTimeField
+
 from ems.models import ChildOrder, Execution, RoutingDecision
 from ems.serializers import ChildOrderSerializer, RoutingDecisionSerializer
 from trading.numbers import decimal_str
@@ -15,6 +17,19 @@ def routing_decision_list(*, parent_id: int) -> list[dict[str, Any]]:
     """Return the parent's routing decisions, first to last, in their API shape."""
     decisions = RoutingDecision.objects.filter(parent_id=parent_id).prefetch_related("children").order_by("seq")
     return [dict(row) for row in RoutingDecisionSerializer(decisions, many=True).data]
+
+
+def execution_strategies(*, parent_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Return how each of these parents with an execution is worked now: strategy, first strategy, last change."""
+    rows = Execution.objects.filter(parent_id__in=parent_ids).values("parent_id", "strategy", "base_strategy", "updated_at")
+    return {
+        row["parent_id"]: {
+            "strategy": row["strategy"],
+            "base_strategy": row["base_strategy"] or row["strategy"],
+            "updated_at": DateTimeField().to_representation(row["updated_at"]),
+        }
+        for row in rows
+    }
 
 
 _ALGO_EVENTS = ("STRATEGY_SELECTED", "STRATEGY_SWITCH", "SCHEDULE_CATCH_UP", "SCHEDULE_LIMIT", "SCHEDULE_I_WOULD", "ALGO_WARNING")

@@ -29,6 +29,10 @@ class ExecutionPort(Protocol):
     def execution(self, parent_id: int) -> dict[str, Any] | None:
         """Return the parent's execution (strategy, parameters, rationale, schedule, switches), serialized for the API."""
 
+    def strategies(self, parent_ids: list[int]) -> dict[int, dict[str, Any]]:
+        """Return how each parent that has an execution is worked now, by id: ``strategy`` (now), ``base_strategy``
+        (the first chosen) and ``updated_at`` (the execution's last change, ISO 8601); in one query, for a page."""
+
     def cancel(self, parent_id: int, actor: str) -> None:
         """Cancel the parent's working children (asynchronously); the OMS finishes the cancel when none works."""
 
@@ -54,6 +58,9 @@ class _NoExecution:
 
     def execution(self, parent_id: int) -> dict[str, Any] | None:
         return None
+
+    def strategies(self, parent_ids: list[int]) -> dict[int, dict[str, Any]]:
+        return {}
 
     def cancel(self, parent_id: int, actor: str) -> None:
         raise RuntimeError("no execution system registered: is the `ems` app installed?")

@@ -60,20 +60,35 @@
   function statusText(status) {
     return status ? String(status).replaceAll("_", " ") : "";
   }
+  // How the order is worked: the strategy now, after the first choice once it has switched ("VWAP → DARK").
+  function strategyCell(o) {
+    const now = o.execution_strategy || "";
+    const first = o.execution_base_strategy || "";
+    const switched = now !== "" && first !== "" && first !== now;
+    const td = cell(switched ? first + " → " + now : now, "strategy" + (switched ? " switched" : ""));
+    if (switched) td.title = "first " + first + ", switched to " + now + " (the order's detail says why)";
+    return td;
+  }
+  // A snapshot's age: a strategy switch changes the execution, not the order, so take the newer of the two.
+  function rowStamp(o) {
+    return Math.max(Date.parse(o.updated_at) || 0, Date.parse(o.execution_updated_at) || 0);
+  }
 
   // ---- the orders grid ------------------------------------------------------
 
   function upsertOrder(o) {
     const old = orderRows.get(o.id);
     // A reload races the websocket: never let an older snapshot replace a newer row.
-    if (old && old.dataset.updated && o.updated_at && Date.parse(o.updated_at) < Date.parse(old.dataset.updated)) return;
+    const stamp = rowStamp(o);
+    if (old && Number(old.dataset.stamp) > stamp) return;
     const tr = document.createElement("tr");
     tr.dataset.id = o.id;
-    if (o.updated_at) tr.dataset.updated = o.updated_at;
+    tr.dataset.stamp = String(stamp);
     tr.className = "status-" + o.status.toLowerCase() + " side-" + o.side.toLowerCase();
     [cell(o.id), cell(time(o.created_at)), cell(o.portfolio), cell(o.instrument), cell(o.side, "side"),
-     cell(qty(o.qty), "num"), cell(o.ord_type), cell(px(o.limit_px), "num"), cell(statusText(o.status), "status"),
-     cell(qty(o.filled_qty), "num"), progress(o), cell(Number(o.filled_qty) > 0 ? px(o.avg_px) : "", "num")]
+     cell(qty(o.qty), "num"), cell(o.ord_type), cell(px(o.limit_px), "num"), strategyCell(o),
+     cell(statusText(o.status), "status"), cell(qty(o.filled_qty), "num"), progress(o),
+     cell(Number(o.filled_qty) > 0 ? px(o.avg_px) : "", "num")]
       .forEach((td) => tr.appendChild(td));
     tr.tabIndex = o.id === activeId ? 0 : -1;
     if (o.id === detail.id) markOpen(tr, true);

@@ -66,7 +66,18 @@ class OrderEventSerializer(serializers.ModelSerializer):
         fields = ["id", "kind", "child_cl_ord_id", "status_before", "status_after", "actor", "reason", "data", "created_at"]
 
 
+class _OrderListSerializer(serializers.ListSerializer):
+    def to_representation(self, data: Any) -> list[Any]:
+        orders = list(data.all() if hasattr(data, "all") else data)
+        self._context["strategies"] = ports.execution.strategies([order.pk for order in orders])  # one query a page
+        return super().to_representation(orders)
+
+
 class OrderSerializer(serializers.ModelSerializer):
+    """A blotter row. ``strategy`` is what the PM asked for (blank: the EMS chooses); ``execution_strategy`` is the
+    strategy working it now and ``execution_base_strategy`` the first the EMS chose, both blank until it has chosen;
+    ``execution_updated_at`` is the execution's last change (a switch leaves the order's ``updated_at`` as it was)."""
+
     portfolio: serializers.SlugRelatedField[Portfolio] = serializers.SlugRelatedField(slug_field="code", read_only=True)
     instrument: serializers.SlugRelatedField[Instrument] = serializers.SlugRelatedField(slug_field="symbol", read_only=True)
     created_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
@@ -79,6 +90,16 @@ class OrderSerializer(serializers.ModelSerializer):
             "strategy", "strategy_params", "start_at", "end_at",
             "status", "filled_qty", "leaves_qty", "avg_px", "fees", "created_by", "created_at", "updated_at",
         ]  # fmt: skip
+        list_serializer_class = _OrderListSerializer
+
+    def to_representation(self, instance: ParentOrder) -> dict[str, Any]:
+        data = dict(super().to_representation(instance))
+        known = self.context.get("strategies")
+        working = (known if known is not None else ports.execution.strategies([instance.pk])).get(instance.pk)
+        data["execution_strategy"] = working["strategy"] if working else ""
+        data["execution_base_strategy"] = working["base_strategy"] if working else ""
+        data["execution_updated_at"] = working["updated_at"] if working else None
+        return data
 
 
 class OrderDetailSerializer(OrderSerializer):

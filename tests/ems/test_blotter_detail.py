@@ -1,16 +1,22 @@
 """The blotter's order detail panel: the page carries it, and the order API gives it every field static/blotter.js reads."""
 
+import re
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from ems import algos, services
+from ems.models import Execution
 from oms.models import ParentOrder
 from tests.conftest import api_client_for
 from tests.ems.market import market_set
+from tests.ems.test_algos import twap
 from tests.ems.test_reports import report, submit
 from trading.enums import ExecType, Side
 
@@ -46,6 +52,14 @@ def test_the_blotter_page_carries_the_detail_panel_and_its_script(demo: None) ->
         assert f'id="{element_id}"' in html
     assert '<script src="/static/blotter.js"></script>' in html
     assert '<script src="/static/format.js"></script>' in html
+    # the grid's columns, in the order static/blotter.js fills them
+    head = html[html.index('<table class="grid" id="orders">') :]
+    head = head[: head.index("</thead>")]
+    columns = re.findall(r"<th[^>]*>(.*?)</th>", head)
+    assert columns == [
+        "#", "Time", "Portfolio", "Symbol", "Side", "Qty", "Type", "Limit", "Strategy", "Status", "Filled", "Progress",
+        "Avg px",
+    ]  # fmt: skip
 
 
 def test_the_order_detail_gives_the_panel_its_header_decisions_children_fills_and_events(demo: None) -> None:
@@ -175,3 +189,51 @@ def test_a_pm_who_does_not_own_the_portfolio_gets_404_for_its_order_detail(demo:
     assert response.json()["error"]["status"] == 404
     assert "routing_decisions" not in response.json()
     assert api_client_for("pm1").get(f"/api/orders/{order.pk}/").status_code == 200
+
+
+def test_the_order_rows_carry_the_strategy_first_chosen_and_the_one_working_now(demo: None) -> None:
+    # given a TWAP that has switched to IMMEDIATE a minute before its end, far behind, and an order not started
+    switched = twap()
+    algos.execution_start(parent_id=switched.pk)
+    end_at = Execution.objects.get(parent=switched).end_at
+    assert end_at is not None
+    algos.execution_tick(parent_id=switched.pk, tick_no=None, now=end_at - timedelta(seconds=60))
+    steady = twap()
+    algos.execution_start(parent_id=steady.pk)
+    waiting = submit()
+
+    # when the blotter loads the list, and the open order's detail
+    rows = {o["id"]: o for o in api_client_for("trader1").get("/api/orders/").json()["results"]}
+    detail = api_client_for("trader1").get(f"/api/orders/{switched.pk}/").json()
+
+    # then each row says how it is worked: first choice and now, blank while none is chosen
+    assert (rows[switched.pk]["execution_base_strategy"], rows[switched.pk]["execution_strategy"]) == ("TWAP", "IMMEDIATE")
+    assert (rows[steady.pk]["execution_base_strategy"], rows[steady.pk]["execution_strategy"]) == ("TWAP", "TWAP")
+    assert (rows[waiting.pk]["execution_base_strategy"], rows[waiting.pk]["execution_strategy"]) == ("", "")
+    assert rows[waiting.pk]["strategy"] == ""  # what the PM asked for: nothing, the EMS chooses
+    # the execution's own clock, so a switch (which leaves the order untouched) makes the newer snapshot
+    execution = Execution.objects.get(parent=switched)
+    assert rows[switched.pk]["execution_updated_at"] == execution.updated_at.isoformat().replace("+00:00", "Z")
+    assert rows[waiting.pk]["execution_updated_at"] is None
+    # and the detail's Algo section agrees with the row
+    assert (detail["execution"]["base_strategy"], detail["execution"]["strategy"]) == ("TWAP", "IMMEDIATE")
+    assert (detail["execution_base_strategy"], detail["execution_strategy"]) == ("TWAP", "IMMEDIATE")
+
+
+def test_the_order_list_reads_the_executions_in_one_query_however_many_rows(demo: None) -> None:
+    # given two started orders
+    for _ in range(2):
+        algos.execution_start(parent_id=twap().pk)
+    client = api_client_for("trader1")
+    with CaptureQueriesContext(connection) as two:
+        assert len(client.get("/api/orders/").json()["results"]) == 2
+
+    # when three more rows are listed
+    for _ in range(3):
+        algos.execution_start(parent_id=twap().pk)
+    with CaptureQueriesContext(connection) as five:
+        assert len(client.get("/api/orders/").json()["results"]) == 5
+
+    # then the list costs the same queries, one of them for all the executions
+    assert len(five.captured_queries) == len(two.captured_queries)
+    assert sum('"ems_execution"' in q["sql"] for q in five.captured_queries) == 1

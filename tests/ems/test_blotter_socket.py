@@ -1,14 +1,21 @@
-"""The blotter websocket: only logged-in users, and each sees only what it may."""
+"""The blotter websocket: only logged-in users, and each sees only what it may, live."""
 
+from datetime import timedelta
 from typing import Any
 
+import pytest
 from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser, User
 
+from ems import algos
 from ems.consumers import BlotterConsumer
+from ems.models import Execution
 from ems.publish import blotter_publish_order
+from oms import ports
 from oms.models import Instrument, ParentOrder, Portfolio
+from tests.ems.test_algos import twap
 from trading.enums import OrdType, Side
 
 
@@ -60,6 +67,55 @@ def test_each_user_hears_only_the_portfolios_it_may_see(transactional_db: Any, d
     assert heard["pm2"]["order"]["id"] == order.pk
     assert heard["trader1"]["order"]["id"] == order.pk
     assert heard["pm1"] is None
+    # no execution yet: the grid's strategy cell is blank
+    assert (heard["trader1"]["order"]["execution_strategy"], heard["trader1"]["order"]["execution_base_strategy"]) == ("", "")
+    assert heard["trader1"]["order"]["execution_updated_at"] is None
+
+
+@pytest.fixture
+def no_worker(monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
+    """No worker and no gateway here: the test starts and ticks the algo itself.
+
+    Its commits are real (the socket hears them), so the starts and ticks they
+    would queue are dropped, and the child orders go to a stream no gateway reads.
+    """
+    monkeypatch.setattr(type(ports.execution), "start", lambda self, parent_id: None)
+    monkeypatch.setattr(algos, "execution_tick_enqueue", lambda **kwargs: None)
+    settings.GATEWAY_ORDER_STREAM = "test:blotter:orders"
+
+
+def test_a_strategy_switch_pushes_the_row_with_the_strategy_first_and_now(
+    transactional_db: Any, demo: None, no_worker: None
+) -> None:
+    # given a TWAP at work, far behind its schedule, and a trader on the blotter
+    order = twap()
+    algos.execution_start(parent_id=order.pk)
+    end_at = Execution.objects.get(parent=order).end_at
+    assert end_at is not None
+
+    async def scenario() -> Any:
+        socket = WebsocketCommunicator(BlotterConsumer.as_asgi(), "/ws/blotter/")
+        socket.scope["user"] = await _user("trader1")
+        connected, _ = await socket.connect()
+        assert connected
+        await socket.receive_json_from(timeout=5)  # hello
+
+        # when its tick a minute before the end switches it to IMMEDIATE to complete
+        tick = database_sync_to_async(algos.execution_tick)
+        await tick(parent_id=order.pk, tick_no=None, now=end_at - timedelta(seconds=60))
+
+        heard = await _next(socket)
+        await socket.disconnect()
+        return heard
+
+    heard = async_to_sync(scenario)()
+
+    # then the trader hears the order's row, with the strategy it switched from and the one working it now
+    assert Execution.objects.get(parent=order).strategy == "IMMEDIATE"
+    assert heard["type"] == "order"
+    row = heard["order"]
+    assert (row["id"], row["execution_base_strategy"], row["execution_strategy"]) == (order.pk, "TWAP", "IMMEDIATE")
+    assert isinstance(row["execution_updated_at"], str)
 
 
 async def _user(name: str) -> User:
