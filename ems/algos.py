@@ -426,8 +426,8 @@ def _carry_out(
         execution.strategy = plan.switch.to
         execution.params = params_dump(plan.switch.params)
         execution.schedule = _schedule_json(plan.switch.fractions)
-        execution.segment_started_at = now
-        execution.segment_filled_qty = parent.filled_qty
+        execution.segment_started_at = from_epoch_ns(plan.switch.segment_start_ns)
+        execution.segment_filled_qty = plan.switch.segment_filled_qty
         execution.last_switch_at = now
         order_event_append(
             parent=parent,

@@ -493,9 +493,10 @@ class _AlgoSim:
             self.strategy = plan.switch.to
             self.params = plan.switch.params
             self.fractions = plan.switch.fractions
-            self.segment_start_ns = now
-            self.segment_filled_qty = self.filled_qty
-            self.volume_at_segment_start = self.volume
+            self.segment_start_ns = plan.switch.segment_start_ns
+            self.segment_filled_qty = plan.switch.segment_filled_qty
+            # the volume the segment counts from: none before the order's start (back from the dark), all so far else
+            self.volume_at_segment_start = ZERO if self.segment_start_ns == self.start_ns else self.volume
             self.last_switch_ns = now
         cancelled = 0
         for cl_ord_id in plan.cancel:

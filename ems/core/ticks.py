@@ -40,6 +40,7 @@ from trading.numbers import ZERO, floor_to, round_to
 VOLATILITY_SPIKE: Final = 2.0  # realized over expected volatility that counts as a spike
 VOLATILITY_WINDOW_S: Final = 300  # the recent window a volatility spike is measured over
 DWELL_SLICES: Final = 2  # slices between two switches: no flapping
+DARK_REENTRY_SLICES: Final = 10  # back from the dark, the base works this many slices before the dark may take over again
 _SWITCHABLE_TO_IS: Final = (Strategy.TWAP, Strategy.VWAP, Strategy.POV)
 _CARRIED: Final = (
     "duration_minutes",
@@ -113,10 +114,21 @@ class SliceOrder:
 
 @dataclass(frozen=True, slots=True)
 class Switch:
+    """A change of strategy: the new one, why, its parameters and its segment's schedule, start and filled quantity then.
+
+    A segment starts at the switch on what is left, except back from the dark:
+    the base takes up its schedule of the whole order from the order's start
+    again, so what the dark did not fill shows as behind and is caught up,
+    instead of being spread anew over what time is left (each trip to the dark
+    would push the order's schedule back, and the end would get the rest).
+    """
+
     to: Strategy
     reason: str
     params: AlgoParams
     fractions: tuple[Decimal, ...]
+    segment_start_ns: int
+    segment_filled_qty: Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,7 +264,12 @@ class _Tick:
             self._switch_to(Strategy.IS, f"volatility {ratio:.1f}x normal: switch to IS to cut the timing risk")
             return
         found = self._dark_found_qty()
-        if s.strategy in (Strategy.TWAP, Strategy.VWAP, Strategy.IS) and s.urgency is not Urgency.HIGH and found is not None:
+        if (
+            s.strategy in (Strategy.TWAP, Strategy.VWAP, Strategy.IS)
+            and s.urgency is not Urgency.HIGH
+            and found is not None
+            and not self._just_back_from_dark()
+        ):
             self._switch_to(
                 Strategy.DARK,
                 f"dark liquidity found: {self.market.dark_filled_qty} filled in the dark last slice "
@@ -267,6 +284,16 @@ class _Tick:
                     s.base_strategy,
                     f"dark liquidity gone and {gap:f} behind the {s.base_strategy.value} schedule: back to it",
                 )
+
+    def _just_back_from_dark(self) -> bool:
+        """Whether the base came back from the dark less than ``DARK_REENTRY_SLICES`` ago: the dark dried up while it
+        fell behind, and going straight back on the next dark fill would alternate the two all day."""
+        s = self.s
+        return (
+            s.strategy is s.base_strategy
+            and s.last_switch_ns is not None
+            and self.now - s.last_switch_ns < DARK_REENTRY_SLICES * self._slice_ns()
+        )
 
     def _dark_found_qty(self) -> Decimal | None:
         """The average slice of the order (its quantity over the window's slices) when the dark filled at least that
@@ -285,8 +312,11 @@ class _Tick:
             carried = {**s.base_params, **carried}
         params = params_load(to, carried)
         assert s.end_ns is not None
-        fractions = segment_fractions(params, self.context, start_ns=self.now, end_ns=s.end_ns, qty=self.leaves)
-        self.switch = Switch(to, reason, params, fractions)
+        start_ns, filled = self.now, s.filled_qty
+        if s.strategy is Strategy.DARK and to is s.base_strategy and to.scheduled and to is not Strategy.POV:
+            start_ns, filled = s.start_ns, ZERO  # the base's schedule of the whole order (see Switch)
+        fractions = segment_fractions(params, self.context, start_ns=start_ns, end_ns=s.end_ns, qty=s.qty - filled)
+        self.switch = Switch(to, reason, params, fractions, start_ns, filled)
         self.notes.append(("STRATEGY_SWITCH", reason))
 
     def _base_target(self) -> Decimal | None:
@@ -528,13 +558,13 @@ class _Tick:
 
 
 def _switched(state: ExecState, switch: Switch, now_ns: int) -> ExecState:
-    """The state after ``switch``: a new segment starting now on what is left."""
+    """The state after ``switch``: its segment (see ``Switch``)."""
     return replace(
         state,
         strategy=switch.to,
         params=switch.params,
-        segment_start_ns=now_ns,
-        segment_filled_qty=state.filled_qty,
+        segment_start_ns=switch.segment_start_ns,
+        segment_filled_qty=switch.segment_filled_qty,
         fractions=switch.fractions,
         last_switch_ns=now_ns,
     )

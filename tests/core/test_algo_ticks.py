@@ -492,16 +492,33 @@ def test_dark_goes_back_to_the_base_when_dark_dries_up_behind() -> None:
     now = START + 5 * SLICE
     # when
     plan = tick(s, now=now)
-    # then back to TWAP, scheduled anew over the 5 slices left
+    # then back to TWAP: its schedule of the whole order from the start again, not the rest spread anew
     assert plan.switch is not None
     assert plan.switch.to is Strategy.TWAP
     assert amount_in(plan.switch.reason, r"dark liquidity gone and (\S+) behind the TWAP schedule: back to it") == 500
-    assert plan.notes == (("STRATEGY_SWITCH", plan.switch.reason),)
-    assert plan.switch.fractions == twap_fractions(5)
+    assert plan.notes[0] == ("STRATEGY_SWITCH", plan.switch.reason)
+    assert plan.switch.fractions == twap_fractions(10)
+    assert (plan.switch.segment_start_ns, plan.switch.segment_filled_qty) == (START, 0)
     assert plan.switch.params.strategy is Strategy.TWAP
-    # and a TWAP slice of the 200 due by the end of the first new slice (its own jitter, none, back in force)
-    assert plan.orders == (SliceOrder(D(200), Urgency.LOW, TimeInForce.DAY, LIMIT, "TWAP slice"),)
+    # so what the dark did not fill is behind, and caught up now: the 600 due by the end of this slice
+    assert plan.orders == (SliceOrder(D(600), Urgency.HIGH, TimeInForce.IOC, LIMIT, "catch up with the schedule"),)
     assert plan.next_tick_ns == now + SLICE
+
+
+def test_back_from_dark_the_base_is_not_taken_over_again_by_the_next_dark_fill() -> None:
+    # given a TWAP back from the dark two slices in, 300 filled
+    back = tick(gone_dark(state()), now=START + 2 * SLICE)
+    assert back.switch is not None
+    s = replace(
+        state(filled=D(300), segment_start=START + 2 * SLICE, segment_filled=D(300), fractions=back.switch.fractions),
+        last_switch_ns=START + 2 * SLICE,
+    )
+    # when three slices later the dark fills two average slices' worth
+    plan = tick(s, market=replace(MARKET, dark_filled_qty=D(200)), now=START + 5 * SLICE)
+    # then the TWAP goes on: going straight back to the dark would alternate the two all day
+    assert plan.switch is None
+    assert plan.orders
+    assert not any(o.dark_only for o in plan.orders)
 
 
 def test_back_from_dark_the_base_keeps_its_own_parameters() -> None:
@@ -545,7 +562,7 @@ def test_back_from_dark_what_carries_across_wins_over_the_first_choice() -> None
     assert back.switch.params["slice_seconds"] == 30
     assert back.switch.params["size_jitter"] == D("0.3")
     assert back.switch.params["schedule_tolerance"] == D("0.05")
-    assert back.switch.fractions == twap_fractions(10)
+    assert back.switch.fractions == twap_fractions(20)  # the whole order's, from the start, in 30 s slices
 
 
 def test_back_from_dark_without_the_first_parameters_takes_the_defaults() -> None:

@@ -47,7 +47,8 @@ U_SHAPE = (16.5, 9.5, 7.5, 6.5, 5.5, 5.0, 4.75, 4.75, 5.0, 5.5, 6.5, 8.0, 15.0)
 _U_MEAN = sum(U_SHAPE) / len(U_SHAPE)
 # The makers' ladder: (first, last) distance from their touch in ticks and the spacing of their levels.
 LADDER_BANDS = ((0, 10, 1), (10, 30, 2), (30, 80, 5), (80, 200, 10), (200, 500, 25), (500, 1500, 50), (1500, 5000, 100))
-LATENT_DEPTH_SHARE_OF_ADV = 0.3  # the ladders hold this much of a day's volume on each side
+# The ladders hold this much of a day's volume on each side: the primary alone (about half) fills a market order of a quarter.
+LATENT_DEPTH_SHARE_OF_ADV = 0.6
 NEAR_TICKS = 10  # the near ladder is re-checked at every look, the rest less often
 FAR_REFRESH_EVERY = 10
 FAR_REFRESH_MOVE = 5  # ticks
