@@ -24,6 +24,7 @@ import copy
 import math
 import random
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -121,19 +122,21 @@ def _shortfall_bps(*, qty: Decimal, arrival_mid: Decimal, end_mid: Decimal, fill
 
 
 def _costs(
-    base: SimMarket, *, qty: Decimal, arrival_mid: Decimal, end_ns: int, end_mid: Decimal, fills: list[TcaFill]
+    path: Mapping[int, float], *, qty: Decimal, arrival_mid: Decimal, end_ns: int, end_mid: Decimal, fills: list[TcaFill]
 ) -> tuple[float, float]:
-    """The run's shortfall in bps as measured, and net of fair value's exogenous path (the control variate).
+    """The run's shortfall in bps as measured, and net of fair value's path (the control variate).
 
-    Every run of a seed trades under the same exogenous path (``SimMarket.fair_path``: the seed's draws, no one's
-    impact), so each fill's price, and the end mid the rest is valued at, is taken less the path's move from the
-    arrival to then. What is left is the order's own cost (spread, impact, fees, adverse selection): the same mean
-    (the path has no drift in these regimes), without the timing noise that swamps it in a few seeds (a 90 minute
-    window in the volatile market moves the mid by about 90 bps, one standard deviation, against costs of 10-50).
+    ``path`` is fair value's path by time (``FairParts.path``: the seed's draws,
+    the same under every order of the seed, no one's impact) at the start, at
+    each fill and at ``end_ns``. Each fill's price, and the end mid the rest is
+    valued at, is taken less the path's move since the start. What is left is
+    the order's own cost (spread, impact, fees, adverse selection, and the
+    noise traders' sweeps), with the same mean (the path has no drift in these
+    regimes) and without most of the timing noise that swamps it in a few seeds
+    (a 90 minute window in the volatile market moves the mid by about 90 bps,
+    one standard deviation, against costs of 10 to 50).
     """
     raw = _shortfall_bps(qty=qty, arrival_mid=arrival_mid, end_mid=end_mid, fills=fills)
-    times = sorted({START_NS, end_ns, *(fill.t_ns for fill in fills)})
-    path = dict(zip(times, base.fair_path(ACME.symbol, times), strict=True))
 
     def moved(t_ns: int) -> Decimal:
         return D(repr(path[t_ns] - path[START_NS])).quantize(D("0.0001"))
@@ -264,13 +267,19 @@ def _one_cell(cell: Cell, seed: int, base: SimMarket, *, cap_ns: int | None, par
     once_end = twin.nbbo(ACME.symbol).mid or arrival
     once_fills = [TcaFill(qty=f.qty, px=f.px, fee=f.fee, t_ns=twin.now, liquidity="REMOVED") for f in once.fills]
     selected_raw, selected_net = _costs(
-        base, qty=qty, arrival_mid=arrival, end_ns=selected.stopped_ns, end_mid=selected.end_mid or arrival,
+        selected.path, qty=qty, arrival_mid=arrival, end_ns=selected.stopped_ns, end_mid=selected.end_mid or arrival,
         fills=selected.tca_fills(),
     )  # fmt: skip
     twap_raw, twap_net = _costs(
-        base, qty=qty, arrival_mid=arrival, end_ns=twap.stopped_ns, end_mid=twap.end_mid or arrival, fills=twap.tca_fills()
+        twap.path,
+        qty=qty,
+        arrival_mid=arrival,
+        end_ns=twap.stopped_ns,
+        end_mid=twap.end_mid or arrival,
+        fills=twap.tca_fills(),
     )
-    once_raw, once_net = _costs(base, qty=qty, arrival_mid=arrival, end_ns=twin.now, end_mid=once_end, fills=once_fills)
+    once_path = {START_NS: base.fair_parts(ACME.symbol).path, twin.now: twin.fair_parts(ACME.symbol).path}
+    once_raw, once_net = _costs(once_path, qty=qty, arrival_mid=arrival, end_ns=twin.now, end_mid=once_end, fills=once_fills)
     figures: dict[str, Any] = {
         "cell": cell.label,
         "seed": seed,
@@ -375,9 +384,9 @@ def bench_algo_quality(config: BenchConfig) -> Figures:
             "cost": (
                 "implementation shortfall vs the arrival mid, fees included, bps (positive is a cost); the unfilled rest "
                 "at the mid when the run ended; mean over the seeds; *_se is its standard error. *_bps is net of fair "
-                "value's exogenous path (each fill's price less the path's move since the arrival: the seed's draws, "
-                "the same under every order, no one's impact), a control variate for the timing noise; *_raw_bps is "
-                "as measured. The goal is graded on the net figures"
+                "value's path (each fill's price less the path's move since the arrival: the seed's draws, the same under "
+                "every order, no one's impact), a control variate for the timing noise; *_raw_bps is as measured. The "
+                "goal is graded on the net figures"
             ),
             "tracking": (
                 "selected_te_pct / twap_te_pct: RMS of (filled - scheduled) / qty at each slice end of the first schedule, %; "

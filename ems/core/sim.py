@@ -49,6 +49,7 @@ from ems.core.ticks import (
     TickPlan,
     Working,
     algo_tick,
+    tighter_limit,
     volatility_ratio,
 )
 from router.core.market import RouteRequest, RouterParams, VenueBook
@@ -118,6 +119,9 @@ class AlgoRun:
     ticks: list[AlgoTick] = field(default_factory=list)
     switches: list[AlgoSwitch] = field(default_factory=list)
     prints: list[MarketPrint] = field(default_factory=list)
+    # fair value's path (``FairParts.path``: what the seed drew, the same under any orders) at the start, at each
+    # step that brought a fill of ours, and at the end, by time
+    path: dict[int, float] = field(default_factory=dict)
     children: int = 0  # child orders sent
     decisions: int = 0  # routing decisions made
     stopped_ns: int = 0  # when the run ended
@@ -314,6 +318,7 @@ class _AlgoSim:
         market.run_until(self.start_ns)
         market.drain()  # before our start: not ours to count
         self.run.arrival_mid = market.nbbo(self.symbol).mid
+        self._note_path()
         if self.strategy.scheduled and self.end_ns is not None:
             slices = slice_count(self.params, start_ns=self.start_ns, end_ns=self.end_ns)
             self.fractions = schedule_fractions(
@@ -325,7 +330,11 @@ class _AlgoSim:
             self._advance()
         self.run.stopped_ns = market.now
         self.run.end_mid = market.nbbo(self.symbol).mid
+        self._note_path()
         return self.run
+
+    def _note_path(self) -> None:
+        self.run.path[self.market.now] = self.market.fair_parts(self.symbol).path
 
     def _advance(self) -> None:
         """Run the market to the next tick (or a nudge, or the stop) and run that tick."""
@@ -360,11 +369,14 @@ class _AlgoSim:
             if p.symbol == self.symbol:
                 self.volume += p.qty
                 self.run.prints.append(MarketPrint(t_ns=now, qty=p.qty, px=p.px))
+        fills = len(self.run.fills)
         for report in reports:
             if isinstance(report, ExecutionReport):
                 self._apply(report, now)
             elif isinstance(report, CancelReject):
                 self._cancel_rejected(report)
+        if len(self.run.fills) > fills:
+            self._note_path()
         if self.filled_qty == self.qty and not self.children:
             self._end("filled", finished=True)
         elif self._whole and not self.children and not self.nudged:
@@ -528,7 +540,7 @@ class _AlgoSim:
             symbol=self.symbol,
             side=self.side,
             qty=qty,
-            limit_px=self.limit_px if order is None else _tighter(self.side, self.limit_px, order.limit_px),
+            limit_px=self.limit_px if order is None else tighter_limit(self.side, self.limit_px, order.limit_px),
             urgency=self.urgency if order is None else order.urgency,
             tif=self.parent_tif if order is None else order.tif,
             lot=self.lot,
@@ -576,10 +588,3 @@ class _AlgoSim:
 
     def _slice_ns(self) -> int:
         return int(self.params.get("slice_seconds") or 60) * NS
-
-
-def _tighter(side: Side, a: Decimal | None, b: Decimal | None) -> Decimal | None:
-    """The more cautious of two limits (None: no limit)."""
-    if a is None or b is None:
-        return a if b is None else b
-    return min(a, b) if side is Side.BUY else max(a, b)

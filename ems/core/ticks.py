@@ -374,7 +374,9 @@ class _Tick:
             qty = min(free, floor_to(self._due_target() - s.filled_qty - self._still_working(), s.lot))
             if qty > 0:
                 self.notes.append(("SCHEDULE_CATCH_UP", f"{behind:f} behind schedule (tolerance {tolerance:%}): take {qty}"))
-                self.orders.append(SliceOrder(qty, Urgency.HIGH, TimeInForce.IOC, s.limit_px, "catch up with the schedule"))
+                self.orders.append(
+                    SliceOrder(qty, Urgency.HIGH, TimeInForce.IOC, self._catch_up_limit(), "catch up with the schedule")
+                )
             return self._plan(next_ns=self._next_tick())
         if -behind > tolerance * s.qty or (s.strategy is Strategy.POV and self._above_max_rate()):
             self._cancel_resting(f"ahead of schedule by {-behind:f}: wait")
@@ -504,6 +506,15 @@ class _Tick:
         )
         return True
 
+    def _catch_up_limit(self) -> Decimal | None:
+        """A catch-up takes what is offered within a spread past the far touch (and the parent's limit), no deeper: the
+        rest waits for the next tick, when the book has refilled, instead of walking it (the ticks after catch up)."""
+        far, near = self._far(), self._near()
+        if far is None or near is None:
+            return self.s.limit_px
+        band = max(abs(far - near), self.s.tick)
+        return tighter_limit(self.s.side, self.s.limit_px, far + band if self.s.side is Side.BUY else far - band)
+
     def _passive_limit(self) -> Decimal | None:
         """A resting slice's limit: the parent's; a market parent rests within the far touch."""
         return self.s.limit_px if self.s.limit_px is not None else self._far()
@@ -555,6 +566,13 @@ class _Tick:
         jitter = float(s.params.get("time_jitter") or 0)
         at = boundary + int(slice_ns * jitter * self.rng.random())
         return min(at, s.end_ns) if boundary < s.end_ns else s.end_ns
+
+
+def tighter_limit(side: Side, a: Decimal | None, b: Decimal | None) -> Decimal | None:
+    """The more cautious of two limits (None: no limit)."""
+    if a is None or b is None:
+        return a if b is None else b
+    return min(a, b) if side is Side.BUY else max(a, b)
 
 
 def _switched(state: ExecState, switch: Switch, now_ns: int) -> ExecState:

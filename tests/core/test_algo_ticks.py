@@ -200,6 +200,26 @@ def test_twap_behind_beyond_the_tolerance_catches_up_with_an_ioc() -> None:
     assert plan.target_qty == 300
 
 
+@pytest.mark.parametrize(
+    ("side", "limit", "bid", "ask", "expected"),
+    [
+        (Side.BUY, None, "99.97", "100.00", "100.03"),  # a spread past the far touch
+        (Side.BUY, "100.02", "99.97", "100.00", "100.02"),  # the parent's limit, tighter
+        (Side.BUY, None, "100.00", "100.00", "100.01"),  # locked: a tick
+        (Side.SELL, None, "99.97", "100.00", "99.94"),
+    ],
+)
+def test_a_catch_up_takes_no_deeper_than_a_spread_past_the_far_touch(side, limit, bid, ask, expected) -> None:
+    # given a market order 200 behind after three slices
+    s = state(filled=D(100), side=side, limit=None if limit is None else D(limit))
+    # when
+    plan = tick(s, market=MarketNow(bid=D(bid), ask=D(ask)), now=START + 3 * SLICE)
+    # then the catch-up IOC is limited there: the rest waits for the book to refill, instead of walking it
+    assert [(o.qty, o.tif, o.limit_px, o.reason) for o in plan.orders] == [
+        (D(300), TimeInForce.IOC, D(expected), "catch up with the schedule")
+    ]
+
+
 def test_twap_catch_up_counts_an_ioc_still_working() -> None:
     # given 100 filled after three slices, an IOC of 100 still working
     s = state(filled=D(100))

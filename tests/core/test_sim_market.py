@@ -284,8 +284,8 @@ def test_fair_values_path_is_the_seeds_however_often_it_is_looked_at():
         often.at(OPEN_NS + k * 100_000_000 + k % 7)
     seldom.at(OPEN_NS + 240 * NS)
     # then both drew the same path: looks do not draw
-    assert often.path == seldom.path
-    assert often.path != 100.0
+    assert often.parts.path == seldom.parts.path
+    assert often.parts.path != 100.0
 
 
 def test_the_path_under_a_market_is_the_same_whatever_we_trade():
@@ -300,9 +300,8 @@ def test_the_path_under_a_market_is_the_same_whatever_we_trade():
             sim.run_until(OPEN_NS + (1800 + 60 * (minute + 1)) * NS)
     # then the exogenous path is the same in both; fair value itself is not: our buying lifted it
     assert quiet.now == busy.now
-    assert quiet.fair_path("ACME", [quiet.now]) == busy.fair_path("ACME", [busy.now])
-    with pytest.raises(ValueError, match="from the market's clock"):  # a past the market has drawn over is gone
-        quiet.fair_path("ACME", [OPEN_NS])
+    assert quiet.fair_parts("ACME").path == busy.fair_parts("ACME").path
+    assert quiet.fair_parts("ACME").clients == 0 < busy.fair_parts("ACME").clients
     assert busy.fair_value("ACME") > quiet.fair_value("ACME")
 
 
@@ -320,7 +319,10 @@ def test_our_fills_lit_or_dark_passive_or_not_move_fair_value_by_our_net_flow():
         prim.agent_add("ACME", Order(prim.next_id(), side, grid.px_int(D(px)), 50_000, owner="mm:test"))
 
     def impact() -> float:
-        return sim.fair_value("ACME") - sim.fair_path("ACME", [sim.now])[0]
+        parts = sim.fair_parts("ACME")
+        assert parts.background == 0  # no background traders here
+        assert sim.fair_value("ACME") == parts.path + parts.clients
+        return parts.clients
 
     # when we lift 10,000 of the offer
     sim.send(order("L1", "PRIM", Side.BUY, 10_000, "100.05", tif=TimeInForce.IOC))

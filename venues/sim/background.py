@@ -92,6 +92,21 @@ class SymbolModel:
         return self.adv / max(move_ticks, 1.0) ** 2
 
 
+@dataclass(frozen=True, slots=True)
+class FairParts:
+    """Fair value in parts (price): the path the seed drew, the background traders' permanent impact, the clients'.
+
+    ``path`` is the same under any orders of one seed: benchmarks take its move
+    out of a fill's price as a control variate for timing noise. The
+    background's impact is not: our orders shape the books the noise traders
+    sweep, and what they move because of us is part of our cost.
+    """
+
+    path: float
+    background: float
+    clients: float
+
+
 class FairValue:
     """The instrument's unobserved value: geometric Brownian motion, per regime, plus permanent impact.
 
@@ -106,7 +121,8 @@ class FairValue:
         self.model = model
         self.regime = model.regime
         self._path = model.ref_px
-        self._impact = 0.0
+        self._background = 0.0  # the background traders' permanent impact so far
+        self._clients = 0.0  # the clients' (ours)
         self._rng = rng
         self._t = start_ns  # the last grid point drawn
         self._trend_sign = 1.0 if rng.random() < 0.5 else -1.0
@@ -116,12 +132,12 @@ class FairValue:
 
     @property
     def value(self) -> float:
-        return max(self.model.tick, self._path + self._impact)
+        return max(self.model.tick, self._path + self._background + self._clients)
 
     @property
-    def path(self) -> float:
-        """The exogenous part as of the last look: what the seed drew, without anyone's impact."""
-        return self._path
+    def parts(self) -> "FairParts":
+        """Fair value as of the last look, in its parts."""
+        return FairParts(self._path, self._background, self._clients)
 
     def at(self, t_ns: int) -> float:
         """Return fair value at ``t_ns``: the path drawn up to the last grid point at or before it, plus impact."""
@@ -144,9 +160,12 @@ class FairValue:
         """Continue from ``t_ns`` (a new day's open) without a move: overnight gaps are not modelled."""
         self._t = t_ns
 
-    def shift(self, by: float) -> None:
-        """Move fair value by ``by`` (price): the permanent part of a trade's impact."""
-        self._impact += by
+    def shift(self, by: float, *, clients: bool) -> None:
+        """Move fair value by ``by`` (price): the permanent part of a trade's impact, the clients' or the background's."""
+        if clients:
+            self._clients += by
+        else:
+            self._background += by
 
     def metaorder_impact(self, net_qty: float) -> float:
         """The permanent move (price) that a net ``net_qty`` shares bought (negative: sold) leaves: the permanent share

@@ -12,7 +12,6 @@ wire; it reaches the venue after the venue's latency, and the reports it causes
 ``outbox`` in the order they happened. Trades collect in ``tape``.
 """
 
-import copy
 import heapq
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from venues.sim.background import (
     NS,
     SESSION_SECONDS,
     DarkLiquidity,
+    FairParts,
     FairValue,
     InformedTrader,
     MarketMaker,
@@ -216,18 +216,11 @@ class SimMarket:
     def fair_value(self, symbol: str) -> float:
         return self._symbols[symbol].fair.at(self.now)
 
-    def fair_path(self, symbol: str, times_ns: list[int]) -> list[float]:
-        """Fair value's exogenous path (no impact: what the seed drew) at these times, in ascending order and none
-        before the market's clock; read from a copy, so the market itself does not move. Benchmarks use it as a
-        control variate: the same path runs under every order of a seed, and its move is no part of an order's cost."""
-        if times_ns and (times_ns[0] < self.now or times_ns != sorted(times_ns)):
-            raise ValueError(f"invalid `times_ns`: ascending, from the market's clock {self.now} on")
-        fair = copy.deepcopy(self._symbols[symbol].fair)
-        path = []
-        for t_ns in times_ns:
-            fair.at(t_ns)
-            path.append(fair.path)
-        return path
+    def fair_parts(self, symbol: str) -> FairParts:
+        """Fair value now, in its parts: the seed's path, the background's impact, ours."""
+        fair = self._symbols[symbol].fair
+        fair.at(self.now)
+        return fair.parts
 
     def set_venue_state(self, code: str, state: SessionState) -> None:
         """Apply the operator's HALTED/CLOSED (or OPEN: follow the session) to a venue at once."""
@@ -416,7 +409,7 @@ class SimMarket:
         before = state.fair.metaorder_impact(state.client_net)
         state.client_net += side.sign * float(shares)
         state.fair.at(self.now)
-        state.fair.shift(state.fair.metaorder_impact(state.client_net) - before)
+        state.fair.shift(state.fair.metaorder_impact(state.client_net) - before, clients=True)
 
     def _mid_at(self, venue: LitVenue, symbol: str) -> Decimal | None:
         """The venue's own mid before a trade there, else the NBBO mid: a sweep's move is measured where it traded.
@@ -450,7 +443,7 @@ class SimMarket:
             # proportion moves each by the same distance, and fair value by the permanent share of it once.
             moved = float(venue.markets[symbol].grid.px(last_px) - mid_before) * self._liquidity_share[venue.code]
             state.fair.at(self.now)
-            state.fair.shift(state.model.permanent_share * moved)
+            state.fair.shift(state.model.permanent_share * moved, clients=False)
         self._refresh_nbbo([symbol])
 
     def _refresh_nbbo(self, symbols: list[str]) -> None:
