@@ -113,6 +113,13 @@ SPECS: Final[Mapping[Strategy, tuple[ParamSpec, ...]]] = {
     Strategy.IS: (
         *_SCHEDULED,
         _spec(
+            "max_participation",
+            "fraction",
+            Decimal("0.25"),
+            "the trajectory plans no slice above this share of the volume expected in it",
+            minimum=Decimal("0.01"),
+        ),
+        _spec(
             "risk_aversion",
             "decimal",
             None,

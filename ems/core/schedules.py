@@ -22,6 +22,7 @@ from trading.numbers import ZERO, floor_to
 
 _PLACES = Decimal("1e-18")  # fine enough that qty x fraction, rounded to the qty's 4 places, is exact
 ONE = Decimal(1)
+_SESSION_NS = 390 * 60 * NS  # a regular session, 09:30 to 16:00
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +84,19 @@ def _profile_volume(profile: Sequence[Decimal], bucket_ns: int, open_ns: int, st
 
 
 def is_fractions(
-    params: AlgoParams, context: ScheduleContext, *, slices: int, horizon_ns: int, qty: Decimal
+    params: AlgoParams,
+    context: ScheduleContext,
+    *,
+    slices: int,
+    horizon_ns: int,
+    qty: Decimal,
+    start_ns: int | None = None,
 ) -> tuple[Decimal, ...]:
-    """The Almgren-Chriss trajectory for the instrument and urgency (or the given risk aversion).
+    """The Almgren-Chriss trajectory for the instrument and urgency (or the given risk aversion), no slice above
+    ``max_participation`` of the volume expected in it (``participation_capped``; from ``start_ns``, the profile when
+    the context has one, else ADV spread evenly over the session). The urgent front-loading the model asks for is
+    bounded by what the market trades: 90 % of an order in the first minutes walks the book for nothing. When the
+    window cannot finish under the cap, the cap rises to the rate that does.
 
     TWAP without analytics, and for nothing left to trade (the model needs shares; the shape is moot).
     """
@@ -105,7 +116,39 @@ def is_fractions(
     given = params.get("risk_aversion")
     lam = float(given) if given is not None else risk_aversion_for(c.urgency)
     cumulative = ac_fractions(ac, lam)
-    return (*(min(ONE, Decimal(repr(f)).quantize(_PLACES)) for f in cumulative[:-1]), ONE)
+    fractions = (*(min(ONE, Decimal(repr(f)).quantize(_PLACES)) for f in cumulative[:-1]), ONE)
+    cap = params.get("max_participation")
+    if cap is None:
+        return fractions
+    slice_ns = horizon_ns // slices
+    volumes = [_expected_volume(c, start_ns=(start_ns or 0) + k * slice_ns, slice_ns=slice_ns) for k in range(slices)]
+    known = [v for v in volumes if v is not None]
+    if known and sum(known) > 0:  # a cap the window cannot finish under rises to the rate that finishes it
+        cap = max(cap, qty / sum(known))
+    return participation_capped(fractions, qty=qty, capacity=[None if v is None else cap * v for v in volumes])
+
+
+def _expected_volume(context: ScheduleContext, *, start_ns: int, slice_ns: int) -> Decimal | None:
+    """The market volume expected over a slice: from the profile, else ADV evenly over the session; None without ADV."""
+    from_profile = expected_profile_volume(context, start_ns=start_ns, end_ns=start_ns + slice_ns)
+    if from_profile is not None:
+        return from_profile
+    return None if not context.adv else context.adv * slice_ns / _SESSION_NS
+
+
+def participation_capped(fractions: Sequence[Decimal], *, qty: Decimal, capacity: Sequence[Decimal | None]) -> tuple[Decimal, ...]:
+    """``fractions`` with no slice above its ``capacity`` (None: any): the excess moves to the next slices that have room,
+    so a front-loaded trajectory stays as front-loaded as the volume allows; the last slice takes what none could."""
+    out: list[Decimal] = []
+    done, carry, before = ZERO, ZERO, ZERO
+    for k, (fraction, room) in enumerate(zip(fractions, capacity, strict=True)):
+        want = (fraction - before) * qty + carry
+        before = fraction
+        take = want if room is None or k == len(fractions) - 1 else min(want, room)
+        carry = want - take
+        done += take
+        out.append(ONE if k == len(fractions) - 1 else min(ONE, (done / qty).quantize(_PLACES)))
+    return tuple(out)
 
 
 def schedule_fractions(
@@ -122,7 +165,7 @@ def schedule_fractions(
             slices=slices,
         )
     if params.strategy is Strategy.IS:
-        return is_fractions(params, context, slices=slices, horizon_ns=slices * slice_ns, qty=qty)
+        return is_fractions(params, context, slices=slices, horizon_ns=slices * slice_ns, qty=qty, start_ns=start_ns)
     return twap_fractions(slices)
 
 

@@ -87,7 +87,7 @@ def test_is_defaults_leave_the_risk_aversion_to_the_urgency() -> None:
     # given / when
     params = validate(Strategy.IS, {})
     # then
-    assert dict(params.values) == {**SCHEDULED_DEFAULTS, "risk_aversion": None}
+    assert dict(params.values) == {**SCHEDULED_DEFAULTS, "max_participation": D("0.25"), "risk_aversion": None}
 
 
 def test_dark_defaults() -> None:

@@ -1,5 +1,6 @@
 """Schedules: TWAP, the volume profile, the Almgren-Chriss trajectory, and cutting a quantity on its lot."""
 
+import itertools
 import math
 from dataclasses import replace
 from decimal import Decimal
@@ -17,6 +18,7 @@ from ems.core.schedules import (
     due_qty,
     expected_profile_volume,
     is_fractions,
+    participation_capped,
     profile_fractions,
     schedule_fractions,
     segment_fractions,
@@ -403,8 +405,8 @@ def test_schedule_fractions_for_is_use_slices_times_slice_as_the_horizon() -> No
 
 
 def test_is_over_half_an_hour_is_nearly_linear_but_front_loaded() -> None:
-    # given 100,000 of a $100 stock (2 % a day, ADV 1,000,000, 2 cent spread) over 30 one-minute slices
-    context = ScheduleContext(price=D(100), volatility_daily=D("0.02"), adv=D(1_000_000), spread=D("0.02"), urgency="HIGH")
+    # given 100,000 of a $100 stock (2 % a day, ADV 10,000,000, 2 cent spread) over 30 one-minute slices
+    context = ScheduleContext(price=D(100), volatility_daily=D("0.02"), adv=D(10_000_000), spread=D("0.02"), urgency="HIGH")
     # when
     fractions = schedule_fractions(params_load(Strategy.IS, {}), context, start_ns=0, slice_ns=MINUTE, slices=30, qty=D(100_000))
     # then ahead of TWAP, yet within a few points of it
@@ -412,6 +414,40 @@ def test_is_over_half_an_hour_is_nearly_linear_but_front_loaded() -> None:
     assert all(f >= t for f, t in zip(fractions, twap, strict=True))
     assert max(f - t for f, t in zip(fractions, twap, strict=True)) < D("0.2")
     assert not math.isclose(float(fractions[0]), float(twap[0]))
+
+
+def test_an_urgent_is_trajectory_is_held_to_its_participation_cap_and_still_finishes() -> None:
+    # given 300,000 of a $100 stock (2 % a day, ADV 10,000,000) over 30 one-minute slices, urgent: the model wants it
+    # ahead of an even pace; a flat session trades 25,641 a minute
+    context = ScheduleContext(price=D(100), volatility_daily=D("0.02"), adv=D(10_000_000), spread=D("0.02"), urgency="HIGH")
+
+    def schedule(cap: str) -> tuple[D, ...]:
+        params = params_load(Strategy.IS, {"max_participation": cap})
+        return schedule_fractions(params, context, start_ns=0, slice_ns=MINUTE, slices=30, qty=D(300_000))
+
+    twap = twap_fractions(30)
+    assert schedule("1")[0] > twap[0] + D("0.01")
+    # when capped at 40 % of the volume (10,256 a minute: room for 307,692 in all)
+    capped = schedule("0.40")
+    # then no slice but the last takes more, and it is still ahead of an even pace
+    per_slice = [(b - a) * 300_000 for a, b in itertools.pairwise((D(0), *capped))]
+    assert all(q <= D("10256.42") for q in per_slice[:-1])
+    assert capped[0] > twap[0]
+    # and at 25 % (room for 192,308), the cap rises to the rate that finishes in the window: an even pace
+    assert schedule("0.25") == twap
+
+
+def test_capping_moves_the_excess_forward_and_the_last_slice_takes_what_none_could() -> None:
+    # given a front-loaded schedule of 1,000 over four slices and room for 300 in each but the last
+    fractions = (D("0.7"), D("0.9"), D("0.95"), D(1))
+    # when
+    capped = participation_capped(fractions, qty=D(1000), capacity=[D(300), D(300), D(300), D(300)])
+    # then 700 becomes 300 + 300 + 300 + 100: the excess rides forward, the end takes the rest
+    assert capped == (D("0.3"), D("0.6"), D("0.9"), D(1))
+    # and no capacity (no volume known) leaves a slice as it was
+    assert participation_capped(fractions, qty=D(1000), capacity=[None, D(100), None, None]) == (
+        D("0.7"), D("0.8"), D("0.95"), D(1)
+    )  # fmt: skip
 
 
 def test_a_segment_of_a_scheduled_algo_has_one_fraction_per_slice_of_its_window():
