@@ -2,7 +2,7 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -19,3 +19,12 @@ app.conf.beat_schedule = {
         "kwargs": {"days": 1, "missing_only": True},
     },
 }
+
+
+@signals.task_prerun.connect
+@signals.task_postrun.connect
+def _close_old_connections(**_: object) -> None:
+    """Drop a connection past CONN_MAX_AGE or broken, as Django does around a request (workers reuse theirs)."""
+    from django.db import close_old_connections
+
+    close_old_connections()

@@ -102,6 +102,9 @@ CELERY_TASK_ACKS_LATE = True  # a task lost with its worker is redelivered; task
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
+# Workers keep their database connection across tasks (Celery's Django fixup closes it after each one otherwise, and a
+# tick paid a new connection every time); config.celery closes it when CONN_MAX_AGE or a health check says so.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

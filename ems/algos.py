@@ -178,7 +178,7 @@ def execution_start(*, parent_id: int) -> Execution | None:
 
     A redelivered call finds the execution and does nothing more.
     """
-    parent = ParentOrder.objects.select_for_update().select_related("instrument").get(pk=parent_id)
+    parent = ParentOrder.objects.locked().get(pk=parent_id)
     if OrdStatus(parent.status).is_terminal or parent.status == OrdStatus.PENDING_NEW:
         return None
     execution = Execution.objects.filter(parent=parent).first()
@@ -298,7 +298,7 @@ def execution_tick(*, parent_id: int, tick_no: int | None, trigger: str = "sched
     Return False, doing nothing, when ``tick_no`` is not the pending tick (a
     duplicate or a superseded schedule), or the execution or parent is not working.
     """
-    parent = ParentOrder.objects.select_for_update().select_related("instrument").get(pk=parent_id)
+    parent = ParentOrder.objects.locked().get(pk=parent_id)
     execution = Execution.objects.filter(parent=parent).first()
     if execution is None or execution.status != Execution.RUNNING:
         return False
@@ -360,7 +360,8 @@ def _tick(parent: ParentOrder, execution: Execution, *, trigger: str, now: datet
         transaction.on_commit(
             partial(execution_tick_enqueue, parent_id=parent.pk, tick_no=execution.tick_no, eta=execution.next_tick_at)
         )
-    _publish_on_commit(parent.pk)
+    if execution.tick_no == 1 or plan.switch is not None or plan.done is not None:
+        _publish_on_commit(parent.pk)  # what the row shows changed (its fills publish themselves)
 
 
 def _publish_on_commit(parent_id: int) -> None:
@@ -558,7 +559,7 @@ def child_cancel_send(*, child_id: int) -> None:
 @transaction.atomic
 def execution_cancel(*, parent_id: int, actor: str) -> None:
     """Stop the algo and cancel every working child; the parent is cancelled once none works (``parent_settle``)."""
-    parent = ParentOrder.objects.select_for_update().select_related("instrument").get(pk=parent_id)
+    parent = ParentOrder.objects.locked().get(pk=parent_id)
     if parent.status != OrdStatus.PENDING_CANCEL:
         return
     execution = Execution.objects.filter(parent=parent).first()
@@ -572,7 +573,7 @@ def execution_cancel(*, parent_id: int, actor: str) -> None:
 @transaction.atomic
 def execution_amend(*, parent_id: int, actor: str) -> None:
     """Cancel every working child, then apply the parent's pending amend once none works (``parent_settle``)."""
-    parent = ParentOrder.objects.select_for_update().select_related("instrument").get(pk=parent_id)
+    parent = ParentOrder.objects.locked().get(pk=parent_id)
     if parent.status != OrdStatus.PENDING_REPLACE:
         return
     for child in parent.children.exclude(status__in=TERMINAL):
@@ -635,11 +636,14 @@ def executions_resume(*, now: datetime, stalled_after_s: int) -> int:
     """Ask again for the pending tick of every running execution overdue by ``stalled_after_s``; return how many."""
     overdue = Execution.objects.filter(
         status=Execution.RUNNING, next_tick_at__lt=now - timedelta(seconds=stalled_after_s)
-    ).values_list("parent_id", "tick_no")
+    ).values_list("parent_id", "tick_no", "next_tick_at")
     count = 0
-    for parent_id, tick_no in overdue:
-        execution_tick_enqueue(parent_id=parent_id, tick_no=tick_no, trigger="schedule")
-        count += 1
+    redis = redis_client()
+    for parent_id, tick_no, due in overdue:
+        # once per stalled tick, not at every sweep: behind a backlog, each sweep queued every late tick again
+        if redis.set(f"ems:resume:{parent_id}:{tick_no}:{due.isoformat() if due else ''}", 1, nx=True, ex=6 * stalled_after_s):
+            execution_tick_enqueue(parent_id=parent_id, tick_no=tick_no, trigger="schedule")
+            count += 1
     return count
 
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from config.redis import redis_client
@@ -74,14 +75,18 @@ def report_apply(*, report: ExecutionReport) -> bool:
 
     Return False for a report seen before (or for an unknown order). Raise
     ``ReportOutOfOrder`` when an earlier report of the same order is missing.
-    Locks the child row first, then (through the OMS) parent, position, portfolio.
+    Locks the parent first, as a tick does (the other order deadlocked the two), then the child, then (through the
+    OMS) position and portfolio.
     """
-    child = ChildOrder.objects.select_for_update().filter(cl_ord_id=report.cl_ord_id).first()
-    if child is None and report.orig_cl_ord_id:  # the report of our cancel request names the order it acted on
-        child = ChildOrder.objects.select_for_update().filter(cl_ord_id=report.orig_cl_ord_id).first()
-    if child is None:
+    children = ChildOrder.objects.filter(cl_ord_id=report.cl_ord_id)
+    if report.orig_cl_ord_id and not children.exists():  # the report of our cancel request names the order it acted on
+        children = ChildOrder.objects.filter(cl_ord_id=report.orig_cl_ord_id)
+    found = children.values_list("pk", "parent_id").first()
+    if found is None:
         log.warning("report for an unknown order %s: %s", report.cl_ord_id, report)
         return False
+    ParentOrder.objects.locked().get(pk=found[1])
+    child = ChildOrder.objects.select_for_update().get(pk=found[0])
     if report.seq <= child.report_seq:
         return False
     if report.seq > child.report_seq + 1:
@@ -184,7 +189,7 @@ def _execution_after_child_done(child: ChildOrder) -> None:
     reason (an expiry at the venue's close) stops. Locks the parent
     (after the child).
     """
-    parent = ParentOrder.objects.select_for_update().get(pk=child.parent_id)
+    parent = ParentOrder.objects.locked().get(pk=child.parent_id)
     if parent.status in (OrdStatus.PENDING_CANCEL, OrdStatus.PENDING_REPLACE):
         parent_settle(parent)
         return
@@ -213,7 +218,9 @@ def execution_sweep(*, now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     stale = now - timedelta(seconds=settings.CHILD_RESEND_SECONDS)
     # Listed before anything starts: a child this sweep creates is sent on commit, not resent.
-    silent = list(ChildOrder.objects.filter(status=OrdStatus.PENDING_NEW, created_at__lt=stale).values_list("pk", flat=True))
+    # sent (or created, if never sent) before the stale mark: each is sent again at most once a resend period
+    unheard = Q(sent_at__lt=stale) | Q(sent_at__isnull=True, created_at__lt=stale)
+    silent = list(ChildOrder.objects.filter(unheard, status=OrdStatus.PENDING_NEW).values_list("pk", flat=True))
     forgotten = list(
         ParentOrder.objects.filter(status=OrdStatus.NEW, execution__isnull=True, created_at__lt=stale).values_list("pk", flat=True)
     )

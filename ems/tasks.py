@@ -5,6 +5,7 @@ from typing import Any
 from celery import shared_task
 from django.db import OperationalError
 
+from config.redis import redis_client
 from ems import algos, markouts, services
 from trading.messages import ExecutionReport
 
@@ -54,4 +55,14 @@ def fill_markout(fill_id: int, horizon_s: int) -> None:
 
 @shared_task(name="ems.execution_sweep")
 def execution_sweep() -> dict[str, int]:
-    return services.execution_sweep()
+    """One sweep at a time: beat starts one every few seconds, and behind a backlog one outlasts that."""
+    redis = redis_client()
+    if not redis.set(_SWEEP_LOCK, 1, nx=True, ex=60):
+        return {"skipped": 1}
+    try:
+        return services.execution_sweep()
+    finally:
+        redis.delete(_SWEEP_LOCK)
+
+
+_SWEEP_LOCK = "ems:sweep"

@@ -71,6 +71,14 @@ class Account(models.Model):
         return self.code
 
 
+class ParentOrderQuerySet(models.QuerySet["ParentOrder"]):
+    def locked(self) -> "ParentOrderQuerySet":
+        """For update, with its instrument: the order's row only (``OF self``), never the instrument's, which every
+        order of the instrument joins (locking it ran their ticks and fills one at a time, and deadlocked a submit's
+        foreign-key check against a fill)."""
+        return self.select_for_update(of=("self",)).select_related("instrument")
+
+
 class ParentOrder(models.Model):
     """A PM's order: what to trade. The EMS decides how, through child orders."""
 
@@ -96,6 +104,8 @@ class ParentOrder(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ParentOrderQuerySet.as_manager()
 
     class Meta:
         ordering = ["-id"]

@@ -213,7 +213,7 @@ def parent_order_fill(
     Locks, in this order: parent, position, portfolio. Raise ``Overfill`` rather
     than book more than the parent's quantity.
     """
-    parent = ParentOrder.objects.select_for_update().select_related("instrument").get(pk=parent_id)
+    parent = ParentOrder.objects.locked().get(pk=parent_id)
     if Fill.objects.filter(venue=venue, exec_id=exec_id).exists():
         return None
     if parent.filled_qty + qty > parent.qty:
@@ -285,7 +285,7 @@ def parent_order_cancel(*, parent_id: int, actor: str, reason: str = "") -> Pare
 
     Raise ``OrderStateError`` for an order already done or with an amend in progress.
     """
-    parent = ParentOrder.objects.select_for_update().get(pk=parent_id)
+    parent = ParentOrder.objects.locked().get(pk=parent_id)
     status = OrdStatus(parent.status)
     if status is OrdStatus.PENDING_CANCEL:
         return parent
@@ -312,7 +312,7 @@ def parent_order_amend(*, parent_id: int, actor: str, changes: dict[str, Any]) -
     Check the changes against the order (lot, tick, already filled, end in the
     future); raise ``OrderRejected`` (nothing changed) or ``OrderStateError``.
     """
-    parent = ParentOrder.objects.select_for_update().select_related("instrument").get(pk=parent_id)
+    parent = ParentOrder.objects.locked().get(pk=parent_id)
     status = OrdStatus(parent.status)
     if status.is_terminal or status in (OrdStatus.PENDING_CANCEL, OrdStatus.PENDING_REPLACE, OrdStatus.PENDING_NEW):
         raise OrderStateError(f"order #{parent.pk} is {status.lower()}: it cannot be amended now")
