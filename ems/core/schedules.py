@@ -121,19 +121,23 @@ def is_fractions(
     if cap is None:
         return fractions
     slice_ns = horizon_ns // slices
-    volumes = [_expected_volume(c, start_ns=(start_ns or 0) + k * slice_ns, slice_ns=slice_ns) for k in range(slices)]
+    volumes = [
+        expected_volume(c, start_ns=(start_ns or 0) + k * slice_ns, end_ns=(start_ns or 0) + (k + 1) * slice_ns)
+        for k in range(slices)
+    ]
     known = [v for v in volumes if v is not None]
     if known and sum(known) > 0:  # a cap the window cannot finish under rises to the rate that finishes it
         cap = max(cap, qty / sum(known))
     return participation_capped(fractions, qty=qty, capacity=[None if v is None else cap * v for v in volumes])
 
 
-def _expected_volume(context: ScheduleContext, *, start_ns: int, slice_ns: int) -> Decimal | None:
-    """The market volume expected over a slice: from the profile, else ADV evenly over the session; None without ADV."""
-    from_profile = expected_profile_volume(context, start_ns=start_ns, end_ns=start_ns + slice_ns)
+def expected_volume(context: ScheduleContext, *, start_ns: int, end_ns: int) -> Decimal | None:
+    """The market volume expected between two schedule times: from the profile, else ADV evenly over the session; None
+    without ADV."""
+    from_profile = expected_profile_volume(context, start_ns=start_ns, end_ns=end_ns)
     if from_profile is not None:
         return from_profile
-    return None if not context.adv else context.adv * slice_ns / _SESSION_NS
+    return None if not context.adv else context.adv * (end_ns - start_ns) / _SESSION_NS
 
 
 def participation_capped(fractions: Sequence[Decimal], *, qty: Decimal, capacity: Sequence[Decimal | None]) -> tuple[Decimal, ...]:

@@ -33,11 +33,12 @@ from decimal import Decimal
 from typing import Any, Final
 
 from ems.core.algos import AlgoParams, Strategy, params_load
-from ems.core.schedules import ScheduleContext, due_qty, expected_profile_volume, segment_fractions
+from ems.core.schedules import ScheduleContext, due_qty, expected_profile_volume, expected_volume, segment_fractions
 from trading.enums import Side, TimeInForce, Urgency
 from trading.numbers import ZERO, floor_to, round_to
 
 VOLATILITY_SPIKE: Final = 2.0  # realized over expected volatility that counts as a spike
+PASSIVE_PARTICIPATION: Final = Decimal("0.15")  # above this share of the volume to come, resting slices fall behind
 VOLATILITY_WINDOW_S: Final = 300  # the recent window a volatility spike is measured over
 DWELL_SLICES: Final = 2  # slices between two switches: no flapping
 DARK_REENTRY_SLICES: Final = 10  # back from the dark, the base works this many slices before the dark may take over again
@@ -385,9 +386,24 @@ class _Tick:
         self._reprice()
         due = self._due()
         if due > 0:
-            urgency = Urgency.MEDIUM if s.urgency is Urgency.HIGH else Urgency.LOW
+            urgency = Urgency.MEDIUM if s.urgency is Urgency.HIGH or self._too_big_to_wait() else Urgency.LOW
             self.orders.append(SliceOrder(due, urgency, TimeInForce.DAY, self._passive_limit(), f"{s.strategy.value} slice"))
         return self._plan(next_ns=self._next_tick())
+
+    def _too_big_to_wait(self) -> bool:
+        """Whether what is left needs more than ``PASSIVE_PARTICIPATION`` of the volume expected to the end: resting
+        orders get only the flow that comes to them, so the slices take the touch too (the router's MEDIUM), instead of
+        falling behind and catching up, or leaving the end the rest."""
+        s = self.s
+        assert s.end_ns is not None
+        volume = expected_volume(self.context, start_ns=self.now, end_ns=s.end_ns)
+        if not volume:
+            return False
+        needed = self.leaves / volume
+        if needed > PASSIVE_PARTICIPATION:
+            self.reasons.append(f"{needed:.0%} of the volume expected to the end is needed: take the touch too")
+            return True
+        return False
 
     def _due(self) -> Decimal:
         """The jittered quantity still due by the end of this slice, on the lot, within leaves less working."""

@@ -1175,3 +1175,17 @@ def test_volatility_ratio_needs_ten_prints_and_a_daily_volatility() -> None:
     assert volatility_ratio([D(100)] * 9, window_s=300, volatility_daily=D("0.01")) is None
     assert volatility_ratio([D(100)] * 10, window_s=300, volatility_daily=None) is None
     assert volatility_ratio([D(100)] * 10, window_s=300, volatility_daily=D(0)) is None
+
+
+@pytest.mark.parametrize(("adv", "urgency"), [(100_000, Urgency.MEDIUM), (1_000_000, Urgency.LOW)])
+def test_a_patient_slice_takes_the_touch_when_the_rest_is_too_big_to_wait_for(adv: int, urgency: Urgency) -> None:
+    # given a patient TWAP of 1,000 over 10 minutes, in a stock trading 100,000 a day (2,564 expected in the window:
+    # 39 % of it needed) or 1,000,000 (3.9 %)
+    s = state(urgency=Urgency.LOW)
+    context = ScheduleContext(adv=D(adv))
+    # when
+    plan = tick(s, context=context)
+    # then its slice rests only while what is left is a small share of the volume to come; above 15 %, resting slices
+    # get too little of the flow, and the router takes the touch too (MEDIUM)
+    assert [(o.qty, o.urgency) for o in plan.orders] == [(D(100), urgency)]
+    assert any("of the volume expected to the end is needed" in r for r in plan.reasons) is (urgency is Urgency.MEDIUM)
