@@ -391,11 +391,14 @@ class _Tick:
         return self._plan(next_ns=self._next_tick())
 
     def _too_big_to_wait(self) -> bool:
-        """Whether what is left needs more than ``PASSIVE_PARTICIPATION`` of the volume expected to the end: resting
-        orders get only the flow that comes to them, so the slices take the touch too (the router's MEDIUM), instead of
-        falling behind and catching up, or leaving the end the rest."""
+        """Whether what is left needs more than ``PASSIVE_PARTICIPATION`` of the volume expected to the end, for a
+        schedule that completes by the end (not POV, whose pace is the volume's): resting orders get only the flow that
+        comes to them, so the slices take the touch too (the router's MEDIUM), instead of falling behind and catching
+        up, or leaving the end the rest."""
         s = self.s
         assert s.end_ns is not None
+        if s.strategy is Strategy.POV or not s.params.get("complete_by_end"):  # its pace is the volume's, or may slip
+            return False
         volume = expected_volume(self.context, start_ns=self.now, end_ns=s.end_ns)
         if not volume:
             return False
