@@ -38,6 +38,7 @@ from trading.enums import Side, TimeInForce, Urgency
 from trading.numbers import ZERO, floor_to, round_to
 
 VOLATILITY_SPIKE: Final = 2.0  # realized over expected volatility that counts as a spike
+CATCH_UP_RETRY_NS: Final = 5_000_000_000  # behind, the next look comes this soon: the touch has refilled by then
 PASSIVE_PARTICIPATION: Final = Decimal("0.15")  # above this share of the volume to come, resting slices fall behind
 VOLATILITY_WINDOW_S: Final = 300  # the recent window a volatility spike is measured over
 DWELL_SLICES: Final = 2  # slices between two switches: no flapping
@@ -378,7 +379,8 @@ class _Tick:
                 self.orders.append(
                     SliceOrder(qty, Urgency.HIGH, TimeInForce.IOC, self._catch_up_limit(), "catch up with the schedule")
                 )
-            return self._plan(next_ns=self._next_tick())
+            # the band leaves what lies deeper for the book to refill: look again soon, not at the slice's end
+            return self._plan(next_ns=min(self._next_tick(), self.now + CATCH_UP_RETRY_NS))
         if -behind > tolerance * s.qty or (s.strategy is Strategy.POV and self._above_max_rate()):
             self._cancel_resting(f"ahead of schedule by {-behind:f}: wait")
             self.reasons.append(f"ahead of schedule by {-behind:f}: wait")

@@ -198,6 +198,8 @@ def test_twap_behind_beyond_the_tolerance_catches_up_with_an_ioc() -> None:
     assert kinds(plan) == ["SCHEDULE_CATCH_UP"]
     assert amount_in(plan.notes[0][1], r"(\S+) behind schedule \(tolerance 5%\): take 300") == 200
     assert plan.target_qty == 300
+    # and it looks again in 5 s, not at the slice's end: what its band left, the refilled touch may offer by then
+    assert plan.next_tick_ns == START + 3 * SLICE + 5 * NS
 
 
 @pytest.mark.parametrize(
@@ -520,9 +522,10 @@ def test_dark_goes_back_to_the_base_when_dark_dries_up_behind() -> None:
     assert plan.switch.fractions == twap_fractions(10)
     assert (plan.switch.segment_start_ns, plan.switch.segment_filled_qty) == (START, 0)
     assert plan.switch.params.strategy is Strategy.TWAP
-    # so what the dark did not fill is behind, and caught up now: the 600 due by the end of this slice
+    # so what the dark did not fill is behind, and caught up now: the 600 due by the end of this slice, looking again in
+    # 5 s (the catch-up's band leaves what lies deeper for the book to refill)
     assert plan.orders == (SliceOrder(D(600), Urgency.HIGH, TimeInForce.IOC, LIMIT, "catch up with the schedule"),)
-    assert plan.next_tick_ns == now + SLICE
+    assert plan.next_tick_ns == now + 5 * NS
 
 
 def test_back_from_dark_the_base_is_not_taken_over_again_by_the_next_dark_fill() -> None:
