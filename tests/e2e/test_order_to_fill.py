@@ -77,7 +77,13 @@ def test_rest_order_is_filled_booked_and_streamed(live_system: Path) -> None:
         await blotter.disconnect()
         return order, messages
 
-    order, messages = async_to_sync(scenario)()
+    try:
+        order, messages = async_to_sync(scenario)()
+    except BaseException:  # an intermittent stall seen twice in CI on the embedded setup: keep what the processes said
+        for name in ("worker.log", "gateway.log"):
+            print(f"--- {name}\n" + (live_system / name).read_text(errors="replace")[-6000:])  # noqa: T201
+        print("--- events\n" + "\n".join(f"{e.kind} {e.status_after} {e.reason[:120]}" for e in OrderEvent.objects.all()))  # noqa: T201
+        raise
 
     parent = ParentOrder.objects.get(pk=order["id"])
     fills = list(Fill.objects.filter(parent=parent).order_by("pk"))
