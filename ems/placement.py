@@ -21,7 +21,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from config.redis import redis_client
-from ems.core.strategies import working_tif
+from ems.core.strategies import tighter_limit, working_tif
 from ems.models import ChildOrder, RoutingDecision
 from oms.models import ParentOrder
 from oms.services import order_event_append
@@ -130,7 +130,7 @@ def place(*, parent: ParentOrder, trigger: str, now: datetime | None = None, sli
         symbol=instrument.symbol,
         side=Side(parent.side),
         qty=qty,
-        limit_px=parent_limit if slice is None else _tighter(Side(parent.side), parent_limit, slice.limit_px),
+        limit_px=parent_limit if slice is None else tighter_limit(Side(parent.side), parent_limit, slice.limit_px),
         urgency=Urgency(parent.urgency) if slice is None else slice.urgency,
         tif=working_tif(ord_type=OrdType(parent.ord_type), tif=TimeInForce(parent.tif)) if slice is None else slice.tif,
         lot=plain(instrument.lot_size),
@@ -164,13 +164,6 @@ def place(*, parent: ParentOrder, trigger: str, now: datetime | None = None, sli
         trigger = "the RFQ workflow is not available yet: route the block to the lit and dark markets"
         request = replace(request, allow_rfq=False)
     return Placement(decisions, children)
-
-
-def _tighter(side: Side, a: Decimal | None, b: Decimal | None) -> Decimal | None:
-    """The more cautious of two limits (None: no limit)."""
-    if a is None or b is None:
-        return a if b is None else b
-    return min(a, b) if side is Side.BUY else max(a, b)
 
 
 def _avoid(parent: ParentOrder, *, now: datetime, seconds: int) -> dict[str, str]:

@@ -40,6 +40,7 @@ from typing import Final
 
 from ems.core.algos import NS, AlgoParams, Strategy, params_dump, slice_count
 from ems.core.schedules import ScheduleContext, due_qty, schedule_fractions
+from ems.core.strategies import tighter_limit
 from ems.core.tca import MarketPrint, TcaFill
 from ems.core.ticks import (
     VOLATILITY_WINDOW_S,
@@ -49,7 +50,6 @@ from ems.core.ticks import (
     TickPlan,
     Working,
     algo_tick,
-    tighter_limit,
     volatility_ratio,
 )
 from router.core.market import RouteRequest, RouterParams, VenueBook

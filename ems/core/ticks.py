@@ -34,6 +34,7 @@ from typing import Any, Final
 
 from ems.core.algos import AlgoParams, Strategy, params_load
 from ems.core.schedules import ScheduleContext, due_qty, expected_profile_volume, expected_volume, segment_fractions
+from ems.core.strategies import tighter_limit
 from trading.enums import Side, TimeInForce, Urgency
 from trading.numbers import ZERO, floor_to, round_to
 
@@ -545,9 +546,8 @@ class _Tick:
         near = self._near()
         if near is None:
             return
-        limit = self.s.limit_px
-        if limit is not None:  # a touch past the limit is joined at the limit, where the child already is
-            near = min(near, limit) if self.s.side is Side.BUY else max(near, limit)
+        near = tighter_limit(self.s.side, near, self.s.limit_px)  # a touch past the limit is joined at the limit
+        assert near is not None
         for w in self.working:
             if not w.resting or w.dark or w.pending_cancel or w.limit_px is None:
                 continue
@@ -587,13 +587,6 @@ class _Tick:
         jitter = float(s.params.get("time_jitter") or 0)
         at = boundary + int(slice_ns * jitter * self.rng.random())
         return min(at, s.end_ns) if boundary < s.end_ns else s.end_ns
-
-
-def tighter_limit(side: Side, a: Decimal | None, b: Decimal | None) -> Decimal | None:
-    """The more cautious of two limits (None: no limit)."""
-    if a is None or b is None:
-        return a if b is None else b
-    return min(a, b) if side is Side.BUY else max(a, b)
 
 
 def _switched(state: ExecState, switch: Switch, now_ns: int) -> ExecState:
