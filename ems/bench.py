@@ -163,11 +163,10 @@ def _broke(run: AlgoRun, arrival_mid: Decimal, volatility_daily: Decimal) -> boo
     mid, or it moved against the order between two ticks by more than
     ``JUMP_SIGMAS`` standard deviations of the time between them (at least a
     minute); the standard deviation is the regime's daily volatility scaled by
-    the square root of time. What that shows is the simulator's fair value
-    running away: a resting order of ours holds up the NBBO while the agents
-    trade through it on the other venues, and each such print shifts fair value
-    by its distance from that NBBO mid (``SimMarket._after_trading``), which
-    feeds on itself until the order is re-priced and the NBBO falls.
+    the square root of time. A guard: it caught fair value running away under
+    a resting order of ours that held the NBBO up (a print's move read from
+    that NBBO, then informed sellers moving fair value down into our bid, both
+    fixed in ``venues.sim``); a run it flags is counted, not averaged.
     """
     day_ns = 390 * 60 * NS
     points = [(tick.t_ns, (tick.bid + tick.ask) / 2) for tick in run.ticks if tick.bid is not None and tick.ask is not None]
@@ -400,8 +399,8 @@ def bench_algo_quality(config: BenchConfig) -> Figures:
             "broken": (
                 f"{broken} of {2 * len(runs)} algo runs counted as broken_* and left out of the means: the NBBO mid went "
                 f"more than {BROKEN_SIGMAS} standard deviations of the run from the arrival mid, or moved against the order "
-                f"by more than {JUMP_SIGMAS} of the time between two ticks (the simulator's fair value ran away under a "
-                "resting order of ours)"
+                f"by more than {JUMP_SIGMAS} of the time between two ticks (a guard against the simulator's fair value "
+                "running away)"
             ),
             "seeds": ", ".join(str(seed) for seed in seeds),
         },

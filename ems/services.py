@@ -78,10 +78,9 @@ def report_apply(*, report: ExecutionReport) -> bool:
     Locks the parent first, as a tick does (the other order deadlocked the two), then the child, then (through the
     OMS) position and portfolio.
     """
-    children = ChildOrder.objects.filter(cl_ord_id=report.cl_ord_id)
-    if report.orig_cl_ord_id and not children.exists():  # the report of our cancel request names the order it acted on
-        children = ChildOrder.objects.filter(cl_ord_id=report.orig_cl_ord_id)
-    found = children.values_list("pk", "parent_id").first()
+    found = ChildOrder.objects.filter(cl_ord_id=report.cl_ord_id).values_list("pk", "parent_id").first()
+    if found is None and report.orig_cl_ord_id:  # the report of our cancel request names the order it acted on
+        found = ChildOrder.objects.filter(cl_ord_id=report.orig_cl_ord_id).values_list("pk", "parent_id").first()
     if found is None:
         log.warning("report for an unknown order %s: %s", report.cl_ord_id, report)
         return False
@@ -186,8 +185,8 @@ def _execution_after_child_done(child: ChildOrder) -> None:
     An IOC leftover, a cancel or a venue's reject runs the algo's pending tick
     now (on commit); an IMMEDIATE execution (from the start: an algo switched
     to IMMEDIATE ticks every slice) left short with nothing working for another
-    reason (an expiry at the venue's close) stops. Locks the parent
-    (after the child).
+    reason (an expiry at the venue's close) stops. The caller holds the
+    parent's lock already (``report_apply`` takes it before the child's).
     """
     parent = ParentOrder.objects.locked().get(pk=child.parent_id)
     if parent.status in (OrdStatus.PENDING_CANCEL, OrdStatus.PENDING_REPLACE):

@@ -53,6 +53,9 @@ def fill_markout(fill_id: int, horizon_s: int) -> None:
     markouts.fill_markout_record(fill_id=fill_id, horizon_s=horizon_s)
 
 
+_SWEEP_LOCK = "ems:sweep"
+
+
 @shared_task(name="ems.execution_sweep")
 def execution_sweep() -> dict[str, int]:
     """One sweep at a time: beat starts one every few seconds, and behind a backlog one outlasts that."""
@@ -63,6 +66,3 @@ def execution_sweep() -> dict[str, int]:
         return services.execution_sweep()
     finally:
         redis.delete(_SWEEP_LOCK)
-
-
-_SWEEP_LOCK = "ems:sweep"

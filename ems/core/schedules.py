@@ -106,7 +106,7 @@ def is_fractions(
         return twap_fractions(slices)
     ac: AcParams = ac_params_for(
         shares=float(qty),
-        horizon_days=horizon_ns / (6.5 * 3600 * 1e9),
+        horizon_days=horizon_ns / _SESSION_NS,
         intervals=slices,
         price=float(c.price),
         volatility_daily=float(c.volatility_daily),
