@@ -10,7 +10,10 @@ app = Celery("oms")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 app.conf.beat_schedule = {
-    "ems-sweep": {"task": "ems.execution_sweep", "schedule": 5.0},
+    # A run still queued 30 s on is dropped (expires): behind a backlog they piled up, and the first to run does the
+    # work of all. Not sooner: a backlog longer than that would then drop every one, and nothing would be repaired.
+    "ems-sweep": {"task": "ems.execution_sweep", "schedule": 5.0, "options": {"expires": 30.0}},
+    "ems-markouts": {"task": "ems.markouts_due", "schedule": 1.0, "options": {"expires": 30.0}},
     # Instruments without market analytics (a fresh demo, one just added in admin) get them from a
     # simulated day within a minute; a no-op query otherwise. Not queued by the seed: the broker may not run yet.
     "venues-analytics-missing": {

@@ -25,6 +25,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, Q, Subquery
 from django.utils import timezone
 
 from config.redis import redis_client
@@ -55,7 +56,7 @@ from trading.messages import CancelRequest
 from trading.numbers import ZERO, plain
 from trading.states import TERMINAL, OrdEvent, OrdStatus, next_status
 from venues.composite import Consolidated
-from venues.marketdata import market_clock_offset_ns, nbbo_read, trades_read
+from venues.marketdata import TRADES_KEPT, market_clock_offset_ns, nbbo_read, trades_read, volume_since
 from venues.models import InstrumentAnalytics, Venue
 from venues.selectors import analytics_get
 
@@ -334,7 +335,7 @@ def _tick(parent: ParentOrder, execution: Execution, *, trigger: str, now: datet
     plan = algo_tick(state, working, market, context, now_ns=epoch_ns(now), rng=rng)
     scheduled = trigger == "schedule" and execution.next_tick_at is not None
     due_at = execution.next_tick_at if scheduled and execution.next_tick_at else now
-    sent = _carry_out(parent, execution, plan, children, trigger=trigger, now=now)
+    sent = _carry_out(parent, execution, plan, children, analytics=analytics, trigger=trigger, now=now)
     ExecutionTick.objects.create(
         execution=execution,
         tick_no=execution.tick_no,
@@ -353,7 +354,7 @@ def _tick(parent: ParentOrder, execution: Execution, *, trigger: str, now: datet
     execution.warned = sorted(plan.warned)
     execution.next_tick_at = from_epoch_ns(plan.next_tick_ns) if plan.next_tick_ns is not None else None
     execution.save()
-    still_working = parent.children.exclude(status__in=TERMINAL).exists()
+    still_working = bool(children) or sent > 0  # read under the lock; a cancel requested leaves a child working
     if plan.done is not None and not still_working:
         execution_finish(execution, status=Execution.DONE if plan.finished else Execution.STOPPED, reason=plan.done)
     elif plan.next_tick_ns is not None:
@@ -401,9 +402,10 @@ def _market_now(
 ) -> MarketNow:
     """The market as a tick sees it: the NBBO, the volume printed since the segment began, a volatility ratio, dark fills."""
     since = execution.segment_started_at or execution.created_at
-    trades = [(datetime.fromisoformat(t.ts), t) for t in trades_read(redis_client(), parent.instrument.symbol, limit=500)]
-    volume = sum((t.qty for at, t in trades if at >= since), ZERO)
-    recent = [t.px for at, t in trades if at >= now - timedelta(seconds=VOLATILITY_WINDOW_S)]
+    symbol = parent.instrument.symbol
+    volume = volume_since(redis_client(), symbol, since)
+    window_start = now - timedelta(seconds=VOLATILITY_WINDOW_S)
+    recent = [t.px for t in trades_read(redis_client(), symbol, limit=TRADES_KEPT) if datetime.fromisoformat(t.ts) >= window_start]
     ratio = volatility_ratio(recent, window_s=VOLATILITY_WINDOW_S, volatility_daily=context.volatility_daily)
     slice_s = int(execution.params.get("slice_seconds") or 60)
     dark = parent.fills.filter(
@@ -419,7 +421,14 @@ def _market_now(
 
 
 def _carry_out(
-    parent: ParentOrder, execution: Execution, plan: TickPlan, children: list[ChildOrder], *, trigger: str, now: datetime
+    parent: ParentOrder,
+    execution: Execution,
+    plan: TickPlan,
+    children: list[ChildOrder],
+    *,
+    analytics: InstrumentAnalytics | None,
+    trigger: str,
+    now: datetime,
 ) -> Decimal:
     """Store the switch, log the notes, request the cancels, place the slices; return the quantity sent."""
     if plan.switch is not None:
@@ -452,6 +461,7 @@ def _carry_out(
         if child is not None:
             child_order_cancel(child, reason="; ".join(plan.reasons) or "the algo re-plans")
     sent = ZERO
+    working = sum((c.qty - c.filled_qty for c in children), ZERO)  # every child not done, the ones just cancelled too
     why = f"tick {execution.tick_no} ({trigger}): "
     # IMMEDIATE from the start works the parent on its own terms; anything else is an algo's slice
     # Each slice may ping the dark pools once: the nudges that follow an unfilled ping go lit (no ping loop).
@@ -460,6 +470,8 @@ def _carry_out(
     for order in plan.orders:
         placement = place(
             parent=parent,
+            working=working + sent,
+            analytics=analytics,
             trigger=trigger if whole else why + order.reason,
             now=now,
             slice=None
@@ -487,10 +499,11 @@ def _carry_out(
 
 
 def _dark_pinged_this_slice(parent: ParentOrder, execution: Execution) -> bool:
-    """Whether the pools were pinged since the last scheduled tick (the slice's start)."""
-    slice_began = ExecutionTick.objects.filter(execution=execution, trigger="schedule").order_by("-tick_no").first()
+    """Whether the pools were pinged since the last scheduled tick (the slice's start). One query."""
+    ticks = ExecutionTick.objects.filter(execution=execution, trigger="schedule").order_by("-tick_no")
+    slice_began = Subquery(ticks.values("ran_at")[:1])
     pinged = parent.children.filter(action=Action.DARK_PING)
-    return (pinged.filter(created_at__gte=slice_began.ran_at) if slice_began else pinged).exists()
+    return pinged.filter(Q(created_at__gte=slice_began) | ~Exists(ticks)).exists()
 
 
 def _schedule_json(fractions: tuple[Decimal, ...]) -> list[str]:

@@ -9,6 +9,7 @@ row lock, so two placements for one parent never overlap, and sends the
 children on commit.
 """
 
+import itertools
 import random
 import time
 import uuid
@@ -30,11 +31,10 @@ from router.core.policy import Action, RoutePlan, VenueOrder, route
 from router.core.scoring import VenueScore
 from router.selectors import router_params, router_settings_get, venue_stats_read
 from trading.enums import OrdType, Side, TimeInForce, Urgency, VenueKind
-from trading.numbers import ZERO, decimal_str, floor_to, plain
-from trading.states import TERMINAL, OrdStatus
+from trading.numbers import decimal_str, floor_to, plain
+from trading.states import OrdStatus
 from venues.marketdata import BookView, VenueHealth, book_read, venue_health_read
-from venues.models import Venue
-from venues.selectors import analytics_get
+from venues.models import InstrumentAnalytics, Venue
 
 ACTOR = "system:router"
 
@@ -81,11 +81,6 @@ def _state(beat: VenueHealth | None, book: BookView | None) -> str:
     return beat.state if beat is not None else "UNKNOWN"
 
 
-def working_qty(parent: ParentOrder) -> Decimal:
-    """The quantity still working at venues: the leaves of every child not yet done."""
-    return sum((c.qty - c.filled_qty for c in parent.children.exclude(status__in=TERMINAL)), ZERO)
-
-
 @dataclass(frozen=True, slots=True)
 class SliceRequest:
     """What an algo's tick asks the router for: a quantity, how urgently, for how long, within which price."""
@@ -100,11 +95,21 @@ class SliceRequest:
     dark_tried: bool = False  # the pools were pinged since this slice began: go lit now
 
 
-def place(*, parent: ParentOrder, trigger: str, now: datetime | None = None, slice: SliceRequest | None = None) -> Placement:
+def place(
+    *,
+    parent: ParentOrder,
+    working: Decimal,
+    analytics: InstrumentAnalytics | None,
+    trigger: str,
+    now: datetime | None = None,
+    slice: SliceRequest | None = None,
+) -> Placement:
     """Route what is neither filled nor working (or the algo's ``slice`` of it); store the decision(s) and children.
 
-    Call with ``parent`` locked. Returns no decision when nothing is left to
-    place. Never routes more than leaves less working, whatever the slice asks.
+    Call with ``parent`` locked, with ``working`` the leaves of its children not
+    yet done (pending cancels included: a cancel may fail) and the instrument's
+    ``analytics``, as the caller read them under that lock. Returns no decision
+    when nothing is left to place. Never routes more than leaves less working, whatever the slice asks.
     Without a slice (IMMEDIATE) at most ``max_decisions`` are made per parent.
     A block the router hands to RFQ is stored as its own decision; until the
     RFQ workflow exists the same quantity is then routed to the lit and dark
@@ -112,7 +117,7 @@ def place(*, parent: ParentOrder, trigger: str, now: datetime | None = None, sli
     """
     now = now or timezone.now()
     instrument = parent.instrument
-    qty = plain(floor_to(parent.leaves_qty - working_qty(parent), instrument.lot_size))
+    qty = plain(floor_to(parent.leaves_qty - working, instrument.lot_size))
     if slice is not None:
         qty = min(qty, plain(floor_to(slice.qty, instrument.lot_size)))
     if qty <= 0:
@@ -122,7 +127,6 @@ def place(*, parent: ParentOrder, trigger: str, now: datetime | None = None, sli
     if slice is None and done >= row.max_decisions:
         return Placement([], [], stop_reason=f"routing stopped after {done} decisions; {qty} left for a trader")
     venues = list(Venue.objects.filter(active=True, kind__in=(VenueKind.LIT, VenueKind.DARK)))
-    analytics = analytics_get(instrument.symbol)
     parent_limit = (
         parent.limit_px.quantize(instrument.tick_size) if parent.ord_type == OrdType.LIMIT and parent.limit_px is not None else None
     )
@@ -148,18 +152,25 @@ def place(*, parent: ParentOrder, trigger: str, now: datetime | None = None, sli
     stats = venue_stats_read()
     decisions: list[RoutingDecision] = []
     children: list[ChildOrder] = []
+    slice_nos = itertools.count((parent.children.aggregate(last=Max("slice_no"))["last"] or 0) + 1)
     for _ in range(2):  # at most: an RFQ hand-off, then its lit/dark fallback
         seq = done + len(decisions) + 1
         rng = random.Random(f"{parent.pk}:{seq}")  # one decision, one draw: reproducible from the ids
         started = time.perf_counter_ns()
         plan = route(request, books, stats=stats, params=params, rng=rng)
         took_us = (time.perf_counter_ns() - started) // 1000
-        decision = _store(parent, seq=seq, trigger=trigger, request=request, books=books, plan=plan, took_us=took_us)
+        numbers = [] if plan.rfq else [next(slice_nos) for _ in plan.orders]
+        cl_ord_ids = [f"{parent.pk}-{n}-{uuid.uuid4().hex[:8]}" for n in numbers]
+        decision = _store(
+            parent, seq=seq, trigger=trigger, request=request, books=books, plan=plan, took_us=took_us, cl_ord_ids=cl_ord_ids
+        )
         decisions.append(decision)
         if not plan.rfq:
-            children = [_child(parent, decision, order) for order in plan.orders]
-            decision.orders = [{**row, "cl_ord_id": c.cl_ord_id} for row, c in zip(decision.orders, children, strict=True)]
-            decision.save(update_fields=["orders"])
+            by_code = {venue.code: venue for venue in venues}
+            children = [
+                _child(parent, decision, order, venue=by_code[order.venue], slice_no=n, cl_ord_id=cl_ord_id)
+                for order, n, cl_ord_id in zip(plan.orders, numbers, cl_ord_ids, strict=True)
+            ]
             break
         trigger = "the RFQ workflow is not available yet: route the block to the lit and dark markets"
         request = replace(request, allow_rfq=False)
@@ -243,6 +254,7 @@ def _store(
     books: list[VenueBook],
     plan: RoutePlan,
     took_us: int,
+    cl_ord_ids: list[str],
 ) -> RoutingDecision:
     decision = RoutingDecision.objects.create(
         parent=parent,
@@ -259,7 +271,7 @@ def _store(
         reasons=list(plan.reasons),
         excluded=dict(plan.excluded),
         inputs=_inputs(request, books, plan),
-        orders=[_order_json(order) for order in plan.orders],
+        orders=[{**_order_json(order), "cl_ord_id": cl_ord_id} for order, cl_ord_id in zip(plan.orders, cl_ord_ids, strict=True)],
         decision_us=took_us,
     )
     summary = "; ".join(plan.reasons) or "nothing to do"
@@ -273,13 +285,14 @@ def _store(
     return decision
 
 
-def _child(parent: ParentOrder, decision: RoutingDecision, order: VenueOrder) -> ChildOrder:
-    slice_no = (parent.children.aggregate(last=Max("slice_no"))["last"] or 0) + 1
+def _child(
+    parent: ParentOrder, decision: RoutingDecision, order: VenueOrder, *, venue: Venue, slice_no: int, cl_ord_id: str
+) -> ChildOrder:
     child = ChildOrder.objects.create(
         parent=parent,
         slice_no=slice_no,
-        cl_ord_id=f"{parent.pk}-{slice_no}-{uuid.uuid4().hex[:8]}",
-        venue=Venue.objects.get(code=order.venue),
+        cl_ord_id=cl_ord_id,
+        venue=venue,
         side=parent.side,
         ord_type=order.ord_type,
         qty=order.qty,

@@ -9,9 +9,7 @@ import json
 import logging
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
-
+from config.layer import group_send
 from oms.api.serializers import FillSerializer, OrderSerializer
 from oms.models import Fill, ParentOrder
 
@@ -25,13 +23,9 @@ def portfolio_group(portfolio_id: int) -> str:
 
 
 def _send(portfolio_id: int, message: dict[str, Any]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
     event = {"type": "blotter.message", "message": json.loads(json.dumps(message))}
     try:
-        for group in (DESK_GROUP, portfolio_group(portfolio_id)):
-            async_to_sync(layer.group_send)(group, event)
+        group_send((DESK_GROUP, portfolio_group(portfolio_id)), event)
     except Exception:  # the channel layer is best effort; the database is the record
         log.exception("blotter publish failed")
 

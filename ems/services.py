@@ -84,8 +84,8 @@ def report_apply(*, report: ExecutionReport) -> bool:
     if found is None:
         log.warning("report for an unknown order %s: %s", report.cl_ord_id, report)
         return False
-    ParentOrder.objects.locked().get(pk=found[1])
-    child = ChildOrder.objects.select_for_update().get(pk=found[0])
+    parent = ParentOrder.objects.locked().get(pk=found[1])
+    child = ChildOrder.objects.select_for_update(of=("self",)).select_related("venue").get(pk=found[0])
     if report.seq <= child.report_seq:
         return False
     if report.seq > child.report_seq + 1:
@@ -100,7 +100,7 @@ def report_apply(*, report: ExecutionReport) -> bool:
         child.avg_px = avg_px(qty=child.filled_qty, notional=child.filled_notional)
         child.status = _next(child, fill_event(leaves_qty_after=child.qty - child.filled_qty))
         fill = parent_order_fill(
-            parent_id=child.parent_id,
+            parent=parent,
             child_cl_ord_id=child.cl_ord_id,
             venue=report.venue,
             exec_id=report.exec_id,
@@ -123,7 +123,7 @@ def report_apply(*, report: ExecutionReport) -> bool:
             child.venue_order_id = report.venue_order_id
         child.text = report.text
         order_event_append(
-            parent=child.parent,
+            parent=parent,
             kind=f"CHILD_{report.exec_type.value}",
             actor=f"venue:{report.venue}",
             child_cl_ord_id=child.cl_ord_id,
@@ -135,7 +135,7 @@ def report_apply(*, report: ExecutionReport) -> bool:
     child.save()
     done = OrdStatus(child.status).is_terminal
     if done:
-        _execution_after_child_done(child)
+        _execution_after_child_done(child, parent)
     # Venue statistics last: their rows are locked after the child and parent rows, in every transaction.
     _venue_learn(child, acked=acked, done=done)
     parent_id = child.parent_id
@@ -179,16 +179,15 @@ def _venue_learn(child: ChildOrder, *, acked: bool, done: bool) -> None:
 _REPLAN_AFTER = (OrdStatus.CANCELED, OrdStatus.REJECTED)
 
 
-def _execution_after_child_done(child: ChildOrder) -> None:
+def _execution_after_child_done(child: ChildOrder, parent: ParentOrder) -> None:
     """After a child ends: settle the parent's pending cancel or amend, close a filled execution, or re-plan.
 
     An IOC leftover, a cancel or a venue's reject runs the algo's pending tick
     now (on commit); an IMMEDIATE execution (from the start: an algo switched
     to IMMEDIATE ticks every slice) left short with nothing working for another
-    reason (an expiry at the venue's close) stops. The caller holds the
-    parent's lock already (``report_apply`` takes it before the child's).
+    reason (an expiry at the venue's close) stops. ``parent`` is the child's,
+    locked by the caller (``report_apply`` takes it before the child's) and current.
     """
-    parent = ParentOrder.objects.locked().get(pk=child.parent_id)
     if parent.status in (OrdStatus.PENDING_CANCEL, OrdStatus.PENDING_REPLACE):
         parent_settle(parent)
         return

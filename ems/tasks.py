@@ -48,9 +48,10 @@ def reports_apply(self: Any, reports: list[dict[str, str]]) -> None:
         raise self.retry(exc=exc, countdown=0.2) from exc
 
 
-@shared_task(name="ems.fill_markout")
-def fill_markout(fill_id: int, horizon_s: int) -> None:
-    markouts.fill_markout_record(fill_id=fill_id, horizon_s=horizon_s)
+@shared_task(name="ems.markouts_due")
+def markouts_due() -> int:
+    """Record the fills' markouts now due (beat, about once a second)."""
+    return markouts.markouts_due()
 
 
 _SWEEP_LOCK = "ems:sweep"

@@ -196,7 +196,7 @@ def parent_order_transition(*, parent: ParentOrder, event: OrdEvent, actor: str,
 @transaction.atomic
 def parent_order_fill(
     *,
-    parent_id: int,
+    parent: ParentOrder,
     child_cl_ord_id: str,
     venue: str,
     exec_id: str,
@@ -210,10 +210,10 @@ def parent_order_fill(
     """Book one venue fill exactly once: the fill, the parent, the position and the cash.
 
     Return the new ``Fill``, or None when this (venue, exec_id) was booked before.
-    Locks, in this order: parent, position, portfolio. Raise ``Overfill`` rather
-    than book more than the parent's quantity.
+    ``parent`` comes locked by the caller (``ParentOrder.objects.locked()``) and
+    is updated in place; this locks position, then portfolio. Raise ``Overfill``
+    rather than book more than the parent's quantity.
     """
-    parent = ParentOrder.objects.locked().get(pk=parent_id)
     if Fill.objects.filter(venue=venue, exec_id=exec_id).exists():
         return None
     if parent.filled_qty + qty > parent.qty:

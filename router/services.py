@@ -34,9 +34,10 @@ def venue_ack_record(*, venue: Venue, ms: Decimal) -> None:
     VenueStat.objects.filter(venue=venue).update(acks=F("acks") + 1, ack_ms_sum=F("ack_ms_sum") + ms)
 
 
-def venue_markout_record(*, venue: Venue, horizon_s: int, qty: Decimal, bps: Decimal) -> None:
-    """Add one fill's markout at ``horizon_s`` seconds (bps, positive is good for us) weighted by its ``qty``."""
+def venue_markout_add(*, venue: Venue, horizon_s: int, qty: Decimal, bps_qty: Decimal) -> None:
+    """Add fills' markouts at ``horizon_s`` seconds: their ``qty`` and the sum of each one's bps times its qty.
+
+    Positive bps are good for us. One call can carry a batch's fills at the venue (the sums add up).
+    """
     VenueMarkout.objects.get_or_create(venue=venue, horizon_s=horizon_s)
-    VenueMarkout.objects.filter(venue=venue, horizon_s=horizon_s).update(
-        qty=F("qty") + qty, bps_qty_sum=F("bps_qty_sum") + bps * qty
-    )
+    VenueMarkout.objects.filter(venue=venue, horizon_s=horizon_s).update(qty=F("qty") + qty, bps_qty_sum=F("bps_qty_sum") + bps_qty)

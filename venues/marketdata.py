@@ -6,6 +6,9 @@ The gateway writes it; the router and the market view read it. Keys, per symbol:
 - ``md:book:{symbol}``: hash, one field per venue, that venue's L2 book (up to 10 levels a side).
 - ``md:nbbo:{symbol}``: string, the consolidated view (NBBO and composite depth) over every cached venue.
 - ``md:trades:{symbol}``: list, the last ``TRADES_KEPT`` trade prints, latest first.
+- ``md:volume:{symbol}``: sorted set, one member per publish with trades, scored by its last trade's
+  time (epoch seconds): ``seq|cumulative volume|this publish's volume``, kept ``VOLUME_KEPT_S``
+  (``volume_since`` reads the volume printed since a time in two lookups, however many trades).
 - ``md:seq:{symbol}``: counter, one step per ``market_publish``; every stored and sent view carries it.
 - ``md:symbols``: set, the symbols with market data.
 - ``md:venues``: hash, one field per venue (lit and dark), its session state and the time the
@@ -27,8 +30,8 @@ from decimal import Decimal
 from typing import Any, Final, cast
 
 import redis
-from asgiref.sync import async_to_sync
 
+from config.layer import group_send
 from trading.clock import epoch_ns
 from trading.enums import Side
 from trading.numbers import ZERO, decimal_str
@@ -57,11 +60,13 @@ __all__ = [
     "trades_read",
     "venue_health_publish",
     "venue_health_read",
+    "volume_since",
 ]
 
 log = logging.getLogger(__name__)
 
 TRADES_KEPT: Final = 500
+VOLUME_KEPT_S: Final = 86_400  # a day of publishes: an algo's segment is never longer
 SYMBOLS_KEY: Final = "md:symbols"
 VENUES_KEY: Final = "md:venues"
 CLOCK_KEY: Final = "md:clock"  # the simulated market's time of day, and the wall-clock time it was read
@@ -107,6 +112,16 @@ def _nbbo_key(symbol: str) -> str:
 
 def _trades_key(symbol: str) -> str:
     return f"md:trades:{symbol}"
+
+
+def _volume_key(symbol: str) -> str:
+    return f"md:volume:{symbol}"
+
+
+def _volume_entry(raw: str) -> tuple[Decimal, Decimal]:
+    """A ``md:volume`` member: (the cumulative volume after its publish, that publish's volume)."""
+    _, cumulative, batch = raw.split("|")
+    return Decimal(cumulative), Decimal(batch)
 
 
 def _seq_key(symbol: str) -> str:
@@ -314,7 +329,7 @@ def market_publish(
 
     With a ``channel_layer``, send one ``market.update`` message to
     ``market_group(symbol)`` carrying every venue's book, the consolidated view
-    and the new trades. Call from sync code (it uses ``async_to_sync``); a send
+    and the new trades. Call from sync code (``config.layer.group_send``); a send
     failure is logged, never raised. Raise ``ValueError`` for a book or trade of
     another symbol or a book with an unknown session state.
     """
@@ -331,7 +346,7 @@ def market_publish(
         "trades": [trade_json(trade, seq) for trade in reversed(trades)],  # latest first, as the tape shows them
     }
     try:
-        async_to_sync(channel_layer.group_send)(market_group(symbol), event)
+        group_send((market_group(symbol),), event, layer=channel_layer)
     except Exception:  # the feed is best effort; Redis is the record and views resync from it
         log.exception("market publish to channel layer failed for %s", symbol)
 
@@ -349,6 +364,9 @@ def _store(
                 by_venue.update((book.venue, book) for book in books)
                 merged = [by_venue[venue] for venue in sorted(by_venue)]
                 view = consolidate(merged)
+                last = cast(list[str], pipe.zrange(_volume_key(symbol), -1, -1))
+                volume = sum((trade.qty for trade in trades), ZERO)
+                cumulative = (_volume_entry(last[0])[0] if last else ZERO) + volume
                 pipe.multi()
                 pipe.set(_seq_key(symbol), seq)
                 if books:
@@ -359,6 +377,10 @@ def _store(
                     # LPUSH puts each later trade in front: the list reads latest first.
                     pipe.lpush(_trades_key(symbol), *(json.dumps(trade_json(trade, seq)) for trade in trades))
                     pipe.ltrim(_trades_key(symbol), 0, TRADES_KEPT - 1)
+                    at = datetime.fromisoformat(trades[-1].ts).timestamp()
+                    entry = f"{seq}|{decimal_str(cumulative)}|{decimal_str(volume)}"
+                    pipe.zadd(_volume_key(symbol), {entry: at})
+                    pipe.zremrangebyscore(_volume_key(symbol), "-inf", at - VOLUME_KEPT_S)
                 pipe.sadd(SYMBOLS_KEY, symbol)
                 pipe.execute()
             except redis.WatchError:
@@ -437,6 +459,23 @@ def trades_read(client: redis.Redis, symbol: str, limit: int = 100) -> list[Trad
         return []
     rows = cast(list[str], client.lrange(_trades_key(symbol), 0, limit - 1))
     return [_trade_from(json.loads(raw)) for raw in rows]
+
+
+def volume_since(client: redis.Redis, symbol: str, since: datetime) -> Decimal:
+    """Return the volume ``symbol`` printed from ``since`` on (to the publish: one publish's trades count together).
+
+    The cumulative volume now, less the cumulative volume before the first
+    publish at or after ``since``: exact however many trades that is, unlike a
+    count over the last ``TRADES_KEPT`` prints. Zero when nothing printed since.
+    """
+    pipe = client.pipeline(transaction=True)
+    pipe.zrangebyscore(_volume_key(symbol), since.timestamp(), "+inf", start=0, num=1)
+    pipe.zrange(_volume_key(symbol), -1, -1)
+    first, last = cast(tuple[list[str], list[str]], pipe.execute())
+    if not first or not last:
+        return ZERO
+    first_cumulative, first_batch = _volume_entry(first[0])
+    return _volume_entry(last[0])[0] - (first_cumulative - first_batch)
 
 
 def symbols_read(client: redis.Redis) -> list[str]:

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from ems import algos, services
-from ems.markouts import fill_markout_record, markout_bps
+from ems.markouts import DUE_KEY, markout_bps, markouts_due, markouts_record, markouts_schedule
 from ems.models import ChildOrder, Execution, FillMarkout, RoutingDecision
 from oms.models import Fill, ParentOrder
 from router.models import RouterSettings, VenueMarkout, VenueStat
@@ -131,10 +131,10 @@ def test_markouts_are_measured_once_per_fill_and_horizon_and_feed_the_venue(demo
     )
     fill = Fill.objects.get(parent=order)
 
-    # when the mid is 101.55 five seconds later (bid 101.54 / ask 101.56), measured twice (a redelivered task)
+    # when the mid is 101.55 five seconds later (bid 101.54 / ask 101.56), measured twice (a batch run again)
     market_set(asks={v: [("101.56", 100)] for v in ASKS}, bids={v: [("101.54", 100)] for v in ASKS})
-    fill_markout_record(fill_id=fill.pk, horizon_s=5)
-    fill_markout_record(fill_id=fill.pk, horizon_s=5)
+    markouts_record([(fill.pk, 5)])
+    assert markouts_record([(fill.pk, 5)]) == []
 
     # then one markout row: +4.9261 bps (the mid rose after our buy), and XALP's 5 s markout counts it once
     markout = FillMarkout.objects.get(fill=fill, horizon_s=5)
@@ -154,8 +154,46 @@ def test_a_markout_needs_a_mid(demo):
     )
     market_set(asks={v: [] for v in ASKS})
     # when / then nothing is recorded rather than a guess
-    assert fill_markout_record(fill_id=Fill.objects.get(parent=order).pk, horizon_s=1) is None
+    assert markouts_record([(Fill.objects.get(parent=order).pk, 1)]) == []
     assert not FillMarkout.objects.exists()
+
+
+def test_markouts_are_recorded_when_due_in_one_batch_summed_per_venue_and_horizon(demo):
+    # given two fills of one child (300 at 101.50, then 200 at 101.50), the second booked half a second after the first
+    market_set(asks=ASKS)
+    order = high(submit(qty="500", limit_px="101.50"))
+    algos.execution_start(parent_id=order.pk)
+    child = ChildOrder.objects.get(parent=order)
+    services.reports_apply(
+        reports=[
+            report(child, 1, ExecType.NEW),
+            report(child, 2, ExecType.TRADE, qty="300", px="101.50", cum="300"),
+            report(child, 3, ExecType.TRADE, qty="200", px="101.50", cum="500"),
+        ]
+    )
+    first, second = Fill.objects.filter(parent=order).order_by("pk")
+    markouts_schedule(fill_id=first.pk, now=1000.0)
+    markouts_schedule(fill_id=second.pk, now=1000.5)
+    market_set(asks={v: [("101.56", 100)] for v in ASKS}, bids={v: [("101.54", 100)] for v in ASKS})
+
+    # when the batch runs 0.9 s after the first fill: nothing is due yet
+    assert markouts_due(now=1000.9) == 0
+    # when it runs 1.2 s after: the first fill's 1 s markout only
+    assert markouts_due(now=1001.2) == 1
+    # when it runs 6 s after, and again: the second's 1 s and both 5 s markouts, once
+    assert markouts_due(now=1006.0) == 3
+    assert markouts_due(now=1006.0) == 0
+
+    # then each pair once, at +4.9261 bps, and the venue's 5 s markout sums both fills by quantity
+    got = sorted(FillMarkout.objects.values_list("fill_id", "horizon_s", "bps"))
+    mark = Decimal("4.9261")
+    assert got == [(first.pk, 1, mark), (first.pk, 5, mark), (second.pk, 1, mark), (second.pk, 5, mark)]
+    five = VenueMarkout.objects.get(venue=child.venue, horizon_s=5)
+    assert (five.qty, five.bps_qty_sum) == (Decimal(500), mark * 500)
+    # and the 30 s and 60 s pairs still wait
+    from config.redis import redis_client
+
+    assert sorted(redis_client().zrange(DUE_KEY, 0, -1)) == sorted(f"{f.pk}:{h}" for f in (first, second) for h in (30, 60))
 
 
 @pytest.mark.parametrize(

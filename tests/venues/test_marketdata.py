@@ -2,6 +2,7 @@
 
 import json
 import uuid
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +26,7 @@ from venues.marketdata import (
     top_publish,
     top_read,
     trades_read,
+    volume_since,
 )
 
 D = Decimal
@@ -252,3 +254,28 @@ def test_group_names_are_valid_and_distinct_for_distinct_symbols() -> None:
     assert len(set(groups)) == len(symbols)
     assert all(len(g) < 100 and all(c.isascii() and (c.isalnum() or c in "._-") for c in g) for g in groups)
     assert groups[0] == "market.BRK.B"
+
+
+def test_volume_since_counts_every_print_from_a_time_on_past_the_trades_kept() -> None:
+    # given three publishes: 300 at 14:30:00, then 600 prints of 10 at 14:30:01 (more than the list keeps), then 50 at :02
+    symbol = new_symbol()
+    client = redis_client()
+
+    def at(second: int, qty: str, count: int = 1) -> list[TradePrint]:
+        ts = f"2025-01-02T14:30:0{second}+00:00"
+        return [TradePrint(venue="XALP", symbol=symbol, px=D("10"), qty=D(qty), aggressor=Side.BUY, ts=ts)] * count
+
+    market_publish(client, symbol, [], at(0, "300"))
+    market_publish(client, symbol, [], at(1, "10", count=600))
+    market_publish(client, symbol, [], at(2, "50"))
+
+    # when / then: from before the first, from each publish on, and after the last
+    def since(text: str) -> Decimal:
+        return volume_since(client, symbol, datetime.fromisoformat(text))
+
+    assert since("2025-01-02T14:29:59+00:00") == D("6350")
+    assert since("2025-01-02T14:30:00+00:00") == D("6350")
+    assert since("2025-01-02T14:30:00.500+00:00") == D("6050")
+    assert since("2025-01-02T14:30:02+00:00") == D("50")
+    assert since("2025-01-02T14:30:03+00:00") == D("0")
+    assert volume_since(client, new_symbol(), datetime.fromisoformat(TS)) == D("0")  # no prints at all
