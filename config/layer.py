@@ -5,8 +5,11 @@ channels_redis keeps its Redis connections per loop, so every send paid for a
 thread, a loop and fresh connections: a tenth of a worker's time under load
 (``make bench``). Here each process keeps one loop running in a daemon thread,
 started on first use (and again in a forked child, which inherits no threads),
-and a send is a coroutine handed to it. Never call these from that loop's own
-thread (none of our code runs there).
+and a send is a coroutine handed to it. Sync code that an event loop called
+through ``sync_to_async`` (a REST view under Daphne) sends on that loop instead,
+as ``async_to_sync`` does, beside the consumers it serves. (channels_redis keeps
+its connections per loop, so the loops never share one.) Never call this from
+a coroutine.
 """
 
 import asyncio
@@ -15,6 +18,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any, Final
 
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 
 SEND_TIMEOUT_S: Final = 5.0
@@ -47,4 +51,16 @@ def group_send(groups: Iterable[str], event: dict[str, Any], *, layer: Any = Non
         for group in targets:
             await layer.group_send(group, event)
 
+    if _caller_loop() is not None:
+        async_to_sync(send)()
+        return
     asyncio.run_coroutine_threadsafe(send(), _running_loop()).result(timeout=SEND_TIMEOUT_S)
+
+
+def _caller_loop() -> asyncio.AbstractEventLoop | None:
+    """The running event loop that called this thread's code through ``sync_to_async``, if any (asgiref's record)."""
+    local = SyncToAsync.threadlocal
+    if getattr(local, "main_event_loop_pid", None) != os.getpid():
+        return None
+    loop: asyncio.AbstractEventLoop | None = getattr(local, "main_event_loop", None)
+    return loop if loop is not None and loop.is_running() else None

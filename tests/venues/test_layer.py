@@ -3,7 +3,7 @@
 import os
 from typing import Any
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 
 import config.layer
@@ -57,3 +57,19 @@ def test_a_forked_process_starts_its_own_loop() -> None:
     assert config.layer._running_loop() is not inherited
     assert _heard(layer, [channel], 2) == [[1, 2]]
     inherited.call_soon_threadsafe(inherited.stop)
+
+
+def test_sync_code_an_event_loop_called_sends_on_that_loop() -> None:
+    # given no loop of the helper's own yet, and a channel in a group
+    layer = get_channel_layer()
+    channel = _listen(layer, "layer-test-caller")
+    config.layer._loop = None
+
+    # when a coroutine calls sync code (a REST view under Daphne) that sends
+    async def scenario() -> int:
+        await sync_to_async(group_send)(("layer-test-caller",), {"type": "x.y", "n": 7})
+        return int((await layer.receive(channel))["n"])
+
+    # then the event arrives, sent on the caller's loop: the helper started none
+    assert async_to_sync(scenario)() == 7
+    assert config.layer._loop is None
