@@ -120,15 +120,23 @@ def _venue_id(code: str) -> int:
     return Venue.objects.get(code=code).pk
 
 
-def test_markouts_are_measured_once_per_fill_and_horizon_and_feed_the_venue(demo):
-    # given a buy filled at 101.50 at XALP
+def filled_buy(*fills: str) -> tuple[ParentOrder, ChildOrder]:
+    """A HIGH-urgency buy of the fills' total, routed to one child at XALP and filled at 101.50 in those pieces."""
     market_set(asks=ASKS)
-    order = high(submit(qty="300", limit_px="101.50"))
+    order = high(submit(qty=str(sum(Decimal(qty) for qty in fills)), limit_px="101.50"))
     algos.execution_start(parent_id=order.pk)
     child = ChildOrder.objects.get(parent=order)
-    services.reports_apply(
-        reports=[report(child, 1, ExecType.NEW), report(child, 2, ExecType.TRADE, qty="300", px="101.50", cum="300")]
-    )
+    reports, cum = [report(child, 1, ExecType.NEW)], Decimal(0)
+    for seq, qty in enumerate(fills, start=2):
+        cum += Decimal(qty)
+        reports.append(report(child, seq, ExecType.TRADE, qty=qty, px="101.50", cum=str(cum)))
+    services.reports_apply(reports=reports)
+    return order, child
+
+
+def test_markouts_are_measured_once_per_fill_and_horizon_and_feed_the_venue(demo):
+    # given a buy filled at 101.50 at XALP
+    order, _ = filled_buy("300")
     fill = Fill.objects.get(parent=order)
 
     # when the mid is 101.55 five seconds later (bid 101.54 / ask 101.56), measured twice (a batch run again)
@@ -145,13 +153,7 @@ def test_markouts_are_measured_once_per_fill_and_horizon_and_feed_the_venue(demo
 
 def test_a_markout_needs_a_mid(demo):
     # given a fill and a market with no offers (no mid)
-    market_set(asks=ASKS)
-    order = high(submit(qty="300", limit_px="101.50"))
-    algos.execution_start(parent_id=order.pk)
-    child = ChildOrder.objects.get(parent=order)
-    services.reports_apply(
-        reports=[report(child, 1, ExecType.NEW), report(child, 2, ExecType.TRADE, qty="300", px="101.50", cum="300")]
-    )
+    order, _ = filled_buy("300")
     market_set(asks={v: [] for v in ASKS})
     # when / then nothing is recorded rather than a guess
     assert markouts_record([(Fill.objects.get(parent=order).pk, 1)]) == []
@@ -160,17 +162,7 @@ def test_a_markout_needs_a_mid(demo):
 
 def test_markouts_are_recorded_when_due_in_one_batch_summed_per_venue_and_horizon(demo):
     # given two fills of one child (300 at 101.50, then 200 at 101.50), the second booked half a second after the first
-    market_set(asks=ASKS)
-    order = high(submit(qty="500", limit_px="101.50"))
-    algos.execution_start(parent_id=order.pk)
-    child = ChildOrder.objects.get(parent=order)
-    services.reports_apply(
-        reports=[
-            report(child, 1, ExecType.NEW),
-            report(child, 2, ExecType.TRADE, qty="300", px="101.50", cum="300"),
-            report(child, 3, ExecType.TRADE, qty="200", px="101.50", cum="500"),
-        ]
-    )
+    order, child = filled_buy("300", "200")
     first, second = Fill.objects.filter(parent=order).order_by("pk")
     markouts_schedule(fill_id=first.pk, now=1000.0)
     markouts_schedule(fill_id=second.pk, now=1000.5)
