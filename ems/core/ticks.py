@@ -12,7 +12,8 @@ Each tick re-evaluates, in order:
    ``complete_by_end``, else stop with the rest unfilled).
 2. **Switch** (at most once per ``2`` slices): the end near while behind
    (to IMMEDIATE), a volatility spike (TWAP/VWAP/POV to IS, to cut timing risk),
-   dark liquidity found (to DARK), dark liquidity gone while behind (back).
+   dark liquidity found (to DARK; not for an order that needs more of the
+   volume to come than resting gets it), dark liquidity gone while behind (back).
    The new strategy's schedule starts now on what is left: filled quantity and
    average price carry across, as they are the parent's.
 3. **Limit unreachable**: the far touch is past the limit: rest at the limit,
@@ -272,6 +273,7 @@ class _Tick:
             and s.urgency is not Urgency.HIGH
             and found is not None
             and not self._just_back_from_dark()
+            and not self._too_big_for_the_dark()
         ):
             self._switch_to(
                 Strategy.DARK,
@@ -297,6 +299,16 @@ class _Tick:
             and s.last_switch_ns is not None
             and self.now - s.last_switch_ns < DARK_REENTRY_SLICES * self._slice_ns()
         )
+
+    def _too_big_for_the_dark(self) -> bool:
+        """Whether what is left needs more than ``PASSIVE_PARTICIPATION`` of the volume to come: the dark's fills come
+        to the order as they do to a resting slice, so it would fall behind and pay the touch to catch up on its return
+        (a 25% ADV order went back and forth a dozen times a day, each return a catch-up)."""
+        needed = self._needed_share()
+        if needed is not None and needed > PASSIVE_PARTICIPATION:
+            self.reasons.append(f"dark liquidity found, but {needed:.0%} of the volume to come is needed: stay on the schedule")
+            return True
+        return False
 
     def _dark_found_qty(self) -> Decimal | None:
         """The average slice of the order (its quantity over the window's slices) when the dark filled at least that
@@ -398,18 +410,20 @@ class _Tick:
         schedule that completes by the end (not POV, whose pace is the volume's): resting orders get only the flow that
         comes to them, so the slices take the touch too (the router's MEDIUM), instead of falling behind and catching
         up, or leaving the end the rest."""
-        s = self.s
-        assert s.end_ns is not None
-        if s.strategy is Strategy.POV or not s.params.get("complete_by_end"):  # its pace is the volume's, or may slip
-            return False
-        volume = expected_volume(self.context, start_ns=self.now, end_ns=s.end_ns)
-        if not volume:
-            return False
-        needed = self.leaves / volume
-        if needed > PASSIVE_PARTICIPATION:
+        needed = self._needed_share()
+        if needed is not None and needed > PASSIVE_PARTICIPATION:
             self.reasons.append(f"{needed:.0%} of the volume expected to the end is needed: take the touch too")
             return True
         return False
+
+    def _needed_share(self) -> Decimal | None:
+        """What is left over the volume expected to the end, for a schedule that completes by the end; else None."""
+        s = self.s
+        assert s.end_ns is not None
+        if s.strategy is Strategy.POV or not s.params.get("complete_by_end"):  # its pace is the volume's, or may slip
+            return None
+        volume = expected_volume(self.context, start_ns=self.now, end_ns=s.end_ns)
+        return self.leaves / volume if volume else None
 
     def _due(self) -> Decimal:
         """The jittered quantity still due by the end of this slice, on the lot, within leaves less working."""

@@ -493,6 +493,23 @@ def test_dark_fills_do_not_switch_a_high_urgency_order() -> None:
     assert plan.switch is None
 
 
+@pytest.mark.parametrize(("qty", "switches"), [(D(5000), False), (D(3000), True)])
+def test_dark_fills_do_not_switch_an_order_that_needs_more_volume_than_resting_gets(qty: Decimal, switches: bool) -> None:
+    # given 8 minutes left of 2,600 shares a minute (20,800) and 4,000 left to buy (19% of it), or 2,000 (10%)
+    s = state(qty=qty, filled=D(1000))
+    # when the dark filled an average slice last slice
+    plan = tick(s, market=replace(MARKET, dark_filled_qty=qty / 10), context=ANALYTICS, now=START + 2 * SLICE)
+    # then the order that needs 19% stays on its schedule (resting in the dark, it would fall behind and catch up)
+    if switches:
+        assert plan.switch is not None
+        assert plan.switch.to is Strategy.DARK
+    else:
+        assert plan.switch is None
+        assert "dark liquidity found, but 19% of the volume to come is needed: stay on the schedule" in plan.reasons
+        assert plan.orders
+        assert not any(o.dark_only for o in plan.orders)
+
+
 def gone_dark(twap: ExecState) -> ExecState:
     """``twap`` after dark fills in its first tick switched it to DARK, its first parameters kept as the shell keeps them."""
     to_dark = tick(twap, market=replace(MARKET, dark_filled_qty=D(100)))
