@@ -11,6 +11,7 @@ PURE_MODULES = [
     "trading.numbers",
     "trading.clock",
     "trading.messages",
+    "trading.rfq",
     "venues.sim.book",
     "venues.sim.ticks",
     "venues.sim.clients",
@@ -21,6 +22,8 @@ PURE_MODULES = [
     "venues.sim.history",
     "venues.sim.lobster",
     "venues.sim.bench",
+    "venues.sim.options",
+    "venues.sim.dealers",
     "venues.composite",
     "venues.analytics",
     "oms.core.positions",
@@ -38,6 +41,7 @@ PURE_MODULES = [
     "ems.core.almgren_chriss",
     "ems.core.tca",
     "ems.core.sim",
+    "ems.core.rfq",
     "ems.bench",
 ]
 
