@@ -457,10 +457,19 @@ def strangle(
     tick: Decimal = Decimal("0.01"),
 ) -> Package:
     """Return a strangle: a lower-strike put and a higher-strike call, both bought (BUY) or sold (SELL)."""
-    _check_increasing(put_strike=put_strike, call_strike=call_strike)
-    put = OptionSpec(underlying, put_strike, expiry, PutCall.PUT, multiplier, tick)
-    call = OptionSpec(underlying, call_strike, expiry, PutCall.CALL, multiplier, tick)
+    put, call = _put_and_call(underlying, expiry, put_strike, call_strike, multiplier, tick)
     return _sided(Package((Leg(put, Side.BUY), Leg(call, Side.BUY)), Structure.STRANGLE), side)
+
+
+def _put_and_call(  # noqa: PLR0917 - the two legs' terms, passed on by strangle and risk_reversal
+    underlying: str, expiry: date, put_strike: Decimal, call_strike: Decimal, multiplier: Decimal, tick: Decimal
+) -> tuple[OptionSpec, OptionSpec]:
+    """Return the put below and the call above (a strangle's or a risk reversal's legs); raise if the strikes are not."""
+    _check_increasing(put_strike=put_strike, call_strike=call_strike)
+    return (
+        OptionSpec(underlying, put_strike, expiry, PutCall.PUT, multiplier, tick),
+        OptionSpec(underlying, call_strike, expiry, PutCall.CALL, multiplier, tick),
+    )
 
 
 def risk_reversal(
@@ -474,9 +483,7 @@ def risk_reversal(
     tick: Decimal = Decimal("0.01"),
 ) -> Package:
     """Return a risk reversal. BUY (bullish) sells the lower-strike put and buys the higher-strike call."""
-    _check_increasing(put_strike=put_strike, call_strike=call_strike)
-    put = OptionSpec(underlying, put_strike, expiry, PutCall.PUT, multiplier, tick)
-    call = OptionSpec(underlying, call_strike, expiry, PutCall.CALL, multiplier, tick)
+    put, call = _put_and_call(underlying, expiry, put_strike, call_strike, multiplier, tick)
     return _sided(Package((Leg(put, Side.SELL), Leg(call, Side.BUY)), Structure.RISK_REVERSAL), side)
 
 
