@@ -11,7 +11,8 @@ and the wire messages, which mirror FIX 4.4:
 - ``Quote`` (35=S): a dealer's price;
 - ``QuoteRequestReject`` (35=AG): a dealer declines to quote;
 - ``QuoteResponse`` (35=AJ): our hit or lift of one quote, fill-or-kill;
-- ``QuoteStatusReport`` (35=AI): us to a dealer, the outcome of one of its quotes.
+- ``QuoteStatusReport`` (35=AI): us to a dealer, the outcome of one of its quotes;
+- ``LastLookReport`` (35=8): a dealer's fill or last-look reject of our hit.
 
 Every message is flat and encodes with ``_Wire`` (Decimals as strings, times as
 integer nanoseconds). A package's legs travel as a separate list: the request's
@@ -281,6 +282,51 @@ class QuoteStatusReport(_Wire):
     transact_time_ns: int
     last_qty: Decimal = ZERO  # what we traded on it (EXECUTED only)
     last_px: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LastLookReport(_Wire):
+    """A dealer's answer to our hit (FIX ExecutionReport, 35=8, for the QuoteResponse): all of it, or nothing.
+
+    On accept, ``exec_id`` is the dealer's trade id (unique per dealer) and, for
+    a package, ``leg_px`` the leg prices the dealer prints (FIX LegLastPx, 637),
+    space-separated in leg order: they must make ``last_px`` exactly. On reject,
+    ``text`` says why and nothing traded.
+    """
+
+    quote_resp_id: str
+    quote_req_id: str
+    quote_id: str
+    dealer: str
+    accepted: bool
+    last_qty: Decimal
+    last_px: Decimal
+    exec_id: str = ""
+    leg_px: str = ""
+    text: str = ""
+    transact_time_ns: int = 0
+
+    @property
+    def leg_prices(self) -> tuple[Decimal, ...]:
+        """Return ``leg_px`` as Decimals (empty for one instrument); raise ValueError for a bad one."""
+        try:
+            prices = tuple(Decimal(part) for part in self.leg_px.split())
+        except ArithmeticError as exc:
+            raise ValueError(f"invalid `leg_px`, was {self.leg_px!r}") from exc
+        if not all(px.is_finite() for px in prices):
+            raise ValueError(f"invalid `leg_px`, was {self.leg_px!r}")
+        return prices
+
+
+# The RFQ messages' FIX MsgType, as carried in the transports' ``msg_type`` field (see ARCHITECTURE.md).
+RFQ_MSG_TYPES: Final[dict[str, type[_Wire]]] = {
+    "R": QuoteRequest,
+    "S": Quote,
+    "AG": QuoteRequestReject,
+    "AJ": QuoteResponse,
+    "AI": QuoteStatusReport,
+    "8": LastLookReport,
+}
 
 
 @dataclass(frozen=True, slots=True)

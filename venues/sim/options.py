@@ -250,6 +250,18 @@ class VolSurface:
         )
 
 
+def surface_for(atm_vol: float) -> VolSurface:
+    """Return the simulated market's surface for an underlying of annual volatility ``atm_vol``.
+
+    One shape for every underlying: the ATM vol rising a little with time
+    (total variance grows), a put skew (lower strikes richer) and some smile.
+    The simulated dealers price from it and the EMS's theoretical mid does too,
+    each from its own estimate of ``atm_vol``.
+    """
+    _check_vol(atm_vol, "atm_vol")
+    return VolSurface(atm_term=((0.1, atm_vol), (1.0, atm_vol * 1.05)), skew=-0.10, curvature=0.20)
+
+
 # --- instruments, legs and packages ----------------------------------------
 
 
