@@ -170,3 +170,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# RFQ: the dealer auction's desk settings (ems.rfqs.rfq_policy).
+RFQ_MIN_DEALERS_ANONYMOUS = env.int("RFQ_MIN_DEALERS_ANONYMOUS", default=3)  # fewer, and a dealer could guess who asks
+RFQ_TOP_N = env.int("RFQ_TOP_N", default=4)  # dealers asked by rank, before exploration
+RFQ_EXPLORATION_RATE = env.float("RFQ_EXPLORATION_RATE", default=0.1)  # chance of one more dealer from outside the top
+RFQ_MAX_LEGS = env.int("RFQ_MAX_LEGS", default=4)  # legs of a package; the model takes any number
+RFQ_FIRM_NAME = env.str("RFQ_FIRM_NAME", default="Demo Asset Management")  # shown to dealers on a disclosed request only

@@ -6,7 +6,17 @@ from django.http import HttpRequest
 
 from config.admin import ReadOnlyAdmin, ReadOnlyInline
 from ems.core.algos import SPECS, ParamError, strategy_parse
-from ems.models import ChildOrder, Execution, ExecutionTick, FillMarkout, RoutingDecision, SelectionRule
+from ems.models import (
+    ChildOrder,
+    DealerScore,
+    Execution,
+    ExecutionTick,
+    FillMarkout,
+    Rfq,
+    RfqLogEntry,
+    RoutingDecision,
+    SelectionRule,
+)
 
 
 class ExecutionTickInline(ReadOnlyInline):
@@ -148,3 +158,38 @@ class RoutingDecisionAdmin(ReadOnlyAdmin):
 class FillMarkoutAdmin(ReadOnlyAdmin):
     list_display = ["fill", "horizon_s", "mid_px", "bps", "measured_at"]
     list_filter = ["horizon_s"]
+
+
+class RfqLogInline(ReadOnlyInline):
+    model = RfqLogEntry
+    fields = readonly_fields = ("at", "event", "state", "dealer", "quote_id", "reason")
+
+
+@admin.register(Rfq)
+class RfqAdmin(ReadOnlyAdmin):
+    """Requests change only through the auction (``ems.rfqs``), never by editing a row."""
+
+    list_display = ["id", "parent", "initiator", "side", "qty", "filled_qty", "avg_px", "state", "opened_at", "closed_at"]
+    list_filter = ["state", "initiator"]
+    search_fields = ["quote_req_id", "parent__id"]
+    inlines = [RfqLogInline]
+
+
+@admin.register(DealerScore)
+class DealerScoreAdmin(ReadOnlyAdmin):
+    """Each dealer's record, kept by the requests it was asked in; the panel itself is edited under Venues."""
+
+    list_display = ["venue", "requests", "responses", "wins", "last_looks", "last_look_rejects", "score", "summary"]
+
+    @admin.display(description="score")
+    def score(self, row: DealerScore) -> str:
+        from ems.rfqs import record_of, rfq_policy
+
+        value = record_of(row).score(rfq_policy().weights)
+        return "—" if value is None else str(value)
+
+    @admin.display(description="record")
+    def summary(self, row: DealerScore) -> str:
+        from ems.rfqs import record_of
+
+        return record_of(row).summary()

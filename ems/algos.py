@@ -47,6 +47,7 @@ from ems.core.strategies import working_tif
 from ems.core.ticks import VOLATILITY_WINDOW_S, ExecState, MarketNow, TickPlan, Working, algo_tick, volatility_ratio
 from ems.models import ChildOrder, Execution, ExecutionTick, SelectionRule
 from ems.placement import SliceRequest, place
+from ems.rfqs import rfq_active, rfq_withdraw_for_parent
 from oms.models import ParentOrder
 from oms.services import order_event_append
 from router.core.policy import RESTING, Action
@@ -54,6 +55,7 @@ from trading.clock import epoch_ns, from_epoch_ns
 from trading.enums import AssetClass, OrdType, Side, TimeInForce, Urgency, VenueKind
 from trading.messages import CancelRequest
 from trading.numbers import ZERO, plain
+from trading.rfq import RfqInitiator
 from trading.states import TERMINAL, OrdEvent, OrdStatus, next_status
 from venues.composite import Consolidated
 from venues.marketdata import TRADES_KEPT, market_clock_offset_ns, nbbo_read, trades_read, volume_since
@@ -147,6 +149,7 @@ def _select(parent: ParentOrder, *, facts: OrderFacts, analytics: InstrumentAnal
     profile = OrderProfile(
         urgency=Urgency(parent.urgency),
         asset_class=AssetClass(instrument.asset_class),
+        multi_leg=instrument.is_package,
         adv_share=(parent.qty / analytics.adv).quantize(Decimal("0.000001")) if analytics and analytics.adv else None,
         volatility_regime=volatility_regime(analytics.volatility_annual if analytics else None),
         spread_bps=spread_bps,
@@ -223,12 +226,33 @@ def execution_start(*, parent_id: int) -> Execution | None:
         reason=chosen.rationale,
         data={"strategy": chosen.strategy.value, "rule": chosen.rule, "params": execution.params},
     )
-    if start <= now:
+    if chosen.strategy is Strategy.RFQ:
+        _rfq_first(parent, execution, params=chosen.params, explicit=chosen.rule == "explicit", now=now)
+    elif start <= now:
         _tick(parent, execution, trigger="start", now=now)
     else:
         transaction.on_commit(partial(execution_tick_enqueue, parent_id=parent.pk, tick_no=0, eta=start))
         _publish_on_commit(parent.pk)  # the row shows its strategy before the start
     return execution
+
+
+def _rfq_first(parent: ParentOrder, execution: Execution, *, params: AlgoParams, explicit: bool, now: datetime) -> None:
+    """Open the order's first request for quote; a request that cannot open stops the execution with the reason."""
+    from ems.rfqs import RfqInvalid, RfqOptions, RfqRefused, rfq_start
+    from oms import roles
+
+    if not explicit:
+        initiator, actor = RfqInitiator.MATRIX, ACTOR
+    else:
+        pm = roles.has_role(parent.created_by, roles.PM) and not roles.sees_all_orders(parent.created_by)
+        initiator, actor = (RfqInitiator.PM if pm else RfqInitiator.TRADER), parent.created_by.get_username()
+    execution.next_tick_at = None  # an RFQ does not tick: the dealers' answers and its expiries drive it
+    execution.save(update_fields=["next_tick_at", "updated_at"])
+    try:
+        rfq_start(parent, options=RfqOptions.from_params(params.values), initiator=initiator, actor=actor, now=now)
+    except (RfqInvalid, RfqRefused) as exc:
+        execution_finish(execution, status=Execution.STOPPED, reason=f"cannot ask dealers: {exc}")
+        _publish_on_commit(parent.pk)
 
 
 def _market_read(parent: ParentOrder) -> tuple[InstrumentAnalytics | None, Consolidated | None]:
@@ -301,7 +325,7 @@ def execution_tick(*, parent_id: int, tick_no: int | None, trigger: str = "sched
     """
     parent = ParentOrder.objects.locked().get(pk=parent_id)
     execution = Execution.objects.filter(parent=parent).first()
-    if execution is None or execution.status != Execution.RUNNING:
+    if execution is None or execution.status != Execution.RUNNING or execution.strategy == Strategy.RFQ:
         return False
     if tick_no is not None and execution.tick_no != tick_no:
         return False
@@ -580,6 +604,7 @@ def execution_cancel(*, parent_id: int, actor: str) -> None:
         execution_finish(execution, status=Execution.STOPPED, reason=f"cancel requested by {actor}")
     for child in parent.children.exclude(status__in=TERMINAL):
         child_order_cancel(child, reason=f"the parent's cancel, by {actor}")
+    rfq_withdraw_for_parent(parent, actor=actor)  # one waiting for a last look ends first, then settles the parent
     parent_settle(parent)
 
 
@@ -591,6 +616,7 @@ def execution_amend(*, parent_id: int, actor: str) -> None:
         return
     for child in parent.children.exclude(status__in=TERMINAL):
         child_order_cancel(child, reason=f"the parent's amend, by {actor}")
+    rfq_withdraw_for_parent(parent, actor=actor)
     parent_settle(parent)
 
 
@@ -600,7 +626,7 @@ def parent_settle(parent: ParentOrder) -> None:
 
     if parent.status not in (OrdStatus.PENDING_CANCEL, OrdStatus.PENDING_REPLACE):
         return
-    if parent.children.exclude(status__in=TERMINAL).exists():
+    if parent.children.exclude(status__in=TERMINAL).exists() or rfq_active(parent):
         return
     if parent.status == OrdStatus.PENDING_CANCEL:
         parent_order_cancel_finish(parent=parent)
@@ -619,6 +645,9 @@ def _segment_restart(parent: ParentOrder, execution: Execution, changes: dict[st
         execution.end_at = parent.end_at
     if OrdStatus(parent.status).is_terminal or parent.leaves_qty <= 0:
         execution_finish(execution, status=Execution.DONE, reason="filled")
+        return
+    if execution.strategy == Strategy.RFQ:  # the request was withdrawn for the amend: the trader asks again
+        execution_finish(execution, status=Execution.STOPPED, reason="amended: ask the dealers again for the new terms")
         return
     strategy = Strategy(execution.strategy)
     params = params_load(strategy, execution.params)

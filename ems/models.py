@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.db import models
 from django.db.models import F, Q
 
@@ -194,3 +196,93 @@ class FillMarkout(models.Model):
 
     def __str__(self) -> str:
         return f"fill {self.fill_id} +{self.horizon_s}s: {self.bps} bps"
+
+
+class Rfq(models.Model):
+    """One request for quote: the auction's state (``ems.core.rfq.RfqBook``, as JSON) and the columns the desk queries.
+
+    ``book`` is the record: every change goes through the pure auction and is
+    saved whole with its log entries in one transaction (``ems.rfqs``). The
+    other columns repeat what the book says, for lists, filters and admin.
+    ``version`` grows with each change, so a blotter keeps the newest snapshot.
+    """
+
+    quote_req_id = models.CharField(max_length=32, unique=True, help_text="opaque: what the dealers see")
+    parent = models.ForeignKey(ParentOrder, on_delete=models.PROTECT, related_name="rfqs")
+    initiator = models.CharField(max_length=8)
+    started_by = models.CharField(max_length=64, help_text="a username, or system:<component>")
+    side = models.CharField(max_length=8)
+    qty = QtyField()
+    filled_qty = QtyField(default=ZERO)
+    avg_px = PriceField(default=ZERO)
+    state = models.CharField(max_length=16)
+    reason = models.TextField(blank=True)
+    dealers = models.JSONField(default=list, help_text="the dealers asked, in rank order")
+    selection = models.JSONField(default=dict, blank=True, help_text="per dealer: why it was asked, or left out")
+    book = models.JSONField()
+    version = models.PositiveIntegerField(default=1)
+    wakeup_at = models.DateTimeField(null=True, blank=True, help_text="when a quote or the request next expires")
+    scored = models.BooleanField(default=False, help_text="the dealers' scorecard took this request's outcome")
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["state", "wakeup_at"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(qty__gt=0), name="rfq_qty_positive"),
+            models.CheckConstraint(condition=Q(filled_qty__gte=0) & Q(filled_qty__lte=F("qty")), name="rfq_not_overfilled"),
+        ]
+
+    def __str__(self) -> str:
+        return f"RFQ {self.pk} #{self.parent_id} {self.state}"
+
+
+class RfqLogEntry(models.Model):
+    """The append-only log of one RFQ: each event, the state after it, and why (from the auction's ``RfqLog``)."""
+
+    rfq = models.ForeignKey(Rfq, on_delete=models.PROTECT, related_name="log")
+    at = models.DateTimeField()
+    event = models.CharField(max_length=24)
+    state = models.CharField(max_length=24)
+    reason = models.TextField(blank=True)
+    dealer = models.CharField(max_length=32, blank=True)
+    quote_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"RFQ {self.rfq_id} {self.event} -> {self.state}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ValueError("RFQ log entries are append-only: an entry is never changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError("RFQ log entries are append-only: an entry is never deleted")
+
+
+class DealerScore(models.Model):
+    """A dealer's record over our past requests (``ems.core.rfq.DealerRecord``): what ranks it for the next one."""
+
+    venue = models.OneToOneField(Venue, on_delete=models.PROTECT, related_name="dealer_score")
+    requests = models.PositiveIntegerField(default=0)
+    responses = models.PositiveIntegerField(default=0)
+    wins = models.PositiveIntegerField(default=0)
+    distance_bps_sum = models.DecimalField(max_digits=20, decimal_places=4, default=ZERO)
+    distances = models.PositiveIntegerField(default=0)
+    cover_bps_sum = models.DecimalField(max_digits=20, decimal_places=4, default=ZERO)
+    covers = models.PositiveIntegerField(default=0)
+    markout_bps_sum = models.DecimalField(max_digits=20, decimal_places=4, default=ZERO)
+    markouts = models.PositiveIntegerField(default=0)
+    last_looks = models.PositiveIntegerField(default=0)
+    last_look_rejects = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["venue__code"]
+
+    def __str__(self) -> str:
+        return f"{self.venue_id}: {self.requests} requests"

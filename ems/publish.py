@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from config.layer import group_send
+from ems.models import Rfq
 from oms.api.serializers import FillSerializer, OrderSerializer
 from oms.models import Fill, ParentOrder
 
@@ -37,6 +38,14 @@ def _order(parent: ParentOrder) -> dict[str, Any]:
 def blotter_publish_order(*, parent_id: int) -> None:
     parent = ParentOrder.objects.select_related("portfolio", "instrument", "created_by").get(pk=parent_id)
     _send(parent.portfolio_id, {"type": "order", "order": _order(parent)})
+
+
+def blotter_publish_rfq(*, rfq_id: int) -> None:
+    """Push a request's snapshot (its ladder as of now) to the desk and the order's portfolio."""
+    from ems.rfqs import rfq_snapshot
+
+    rfq = Rfq.objects.select_related("parent__instrument__underlying").get(pk=rfq_id)
+    _send(rfq.parent.portfolio_id, {"type": "rfq", "rfq": rfq_snapshot(rfq)})
 
 
 def blotter_publish_fill(*, fill_id: int) -> None:

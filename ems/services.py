@@ -22,6 +22,7 @@ from ems.core.algos import Strategy
 from ems.markouts import markouts_schedule
 from ems.models import ChildOrder, Execution
 from ems.publish import blotter_publish_fill, blotter_publish_order
+from ems.rfqs import rfqs_overdue
 from oms.models import ParentOrder
 from oms.services import order_event_append, parent_order_fill
 from router.services import venue_ack_record, venue_order_finished
@@ -228,4 +229,5 @@ def execution_sweep(*, now: datetime | None = None) -> dict[str, int]:
         child_order_send(child_id=child_id)
     resumed = executions_resume(now=now, stalled_after_s=settings.CHILD_RESEND_SECONDS)
     cancels = cancels_resend(now=now, after_s=settings.CHILD_RESEND_SECONDS)
-    return {"started": len(forgotten), "resent": len(silent), "resumed": resumed, "cancels_resent": cancels}
+    woken = rfqs_overdue(now=now, late_s=settings.CHILD_RESEND_SECONDS)
+    return {"started": len(forgotten), "resent": len(silent), "resumed": resumed, "cancels_resent": cancels, "rfqs_woken": woken}

@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from config.redis import redis_client
-from ems import algos, markouts, services
+from ems import algos, markouts, rfqs, services
 from trading.messages import ExecutionReport
 
 
@@ -46,6 +46,21 @@ def reports_apply(self: Any, reports: list[dict[str, str]]) -> None:
         raise self.retry(exc=exc, countdown=0.1) from exc
     except OperationalError as exc:  # deadlock or serialization failure: nothing of the failed report was kept
         raise self.retry(exc=exc, countdown=0.2) from exc
+
+
+@shared_task(name="ems.rfq_apply", bind=True, max_retries=20)
+def rfq_apply(self: Any, messages: list[dict[str, str]]) -> int:
+    """The dealers' quotes, declines and last looks, from the gateway's dealer desk; a deadlock is retried."""
+    try:
+        return rfqs.rfq_apply(messages)
+    except OperationalError as exc:
+        raise self.retry(exc=exc, countdown=0.2) from exc
+
+
+@shared_task(name="ems.rfq_tick")
+def rfq_tick(rfq_id: int) -> bool:
+    """Expire what is due on a request (scheduled with an eta at its next expiry; early or repeated runs are harmless)."""
+    return rfqs.rfq_wake(rfq_id=rfq_id)
 
 
 @shared_task(name="ems.markouts_due")

@@ -1,15 +1,25 @@
 from django.contrib import admin
 
 from config.admin import ReadOnlyAdmin, ReadOnlyInline
-from oms.models import Account, Fill, Instrument, OrderEvent, ParentOrder, Portfolio, Position
+from oms.models import Account, Fill, Instrument, InstrumentLeg, OrderEvent, ParentOrder, Portfolio, Position
+
+
+class InstrumentLegInline(admin.TabularInline):
+    """A package's legs: each leg's side when the package is bought, and its units per package unit."""
+
+    model = InstrumentLeg
+    fk_name = "package"
+    extra = 0
+    raw_id_fields = ["instrument"]
 
 
 @admin.register(Instrument)
 class InstrumentAdmin(admin.ModelAdmin):
-    list_display = ["symbol", "name", "asset_class", "currency", "tick_size", "lot_size", "ref_px", "active"]
-    list_filter = ["asset_class", "active", "currency"]
+    list_display = ["symbol", "name", "asset_class", "structure", "currency", "tick_size", "lot_size", "ref_px", "active"]
+    list_filter = ["asset_class", "structure", "active", "currency"]
     search_fields = ["symbol", "name"]
     raw_id_fields = ["underlying"]
+    inlines = [InstrumentLegInline]
 
 
 class AccountInline(admin.TabularInline):

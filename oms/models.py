@@ -27,6 +27,9 @@ class Instrument(models.Model):
     strike = PriceField(null=True, blank=True)
     expiry = models.DateField(null=True, blank=True)
     put_call = models.CharField(max_length=4, choices=enum_choices(PutCall), blank=True)
+    structure = models.CharField(
+        max_length=16, blank=True, help_text="a package (VERTICAL, STRADDLE, ...) with the legs below; blank: one instrument"
+    )
     active = models.BooleanField(default=True)
 
     class Meta:
@@ -36,6 +39,7 @@ class Instrument(models.Model):
             models.CheckConstraint(condition=Q(lot_size__gt=0), name="instrument_lot_positive"),
             models.CheckConstraint(
                 condition=Q(asset_class=AssetClass.EQUITY)
+                | (~Q(structure="") & Q(underlying__isnull=False))
                 | (Q(underlying__isnull=False) & Q(strike__isnull=False) & Q(expiry__isnull=False) & ~Q(put_call="")),
                 name="instrument_option_terms",
             ),
@@ -43,6 +47,34 @@ class Instrument(models.Model):
 
     def __str__(self) -> str:
         return self.symbol
+
+    @property
+    def is_package(self) -> bool:
+        return bool(self.structure)
+
+
+class InstrumentLeg(models.Model):
+    """One leg of a package instrument: ``ratio`` units of ``instrument`` per package unit, ``side`` when it is bought.
+
+    A package is listed like an exchange's user-defined strategy: one symbol,
+    traded at one net price per unit; its fills book to each leg's position.
+    """
+
+    package = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="legs")
+    leg_no = models.PositiveSmallIntegerField(help_text="1, 2, ... in the package's order")
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="in_packages")
+    side = models.CharField(max_length=4, choices=enum_choices(Side))
+    ratio = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["package_id", "leg_no"]
+        constraints = [
+            models.UniqueConstraint(fields=["package", "leg_no"], name="leg_once"),
+            models.CheckConstraint(condition=Q(ratio__gt=0), name="leg_ratio_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.package_id} leg {self.leg_no}: {self.side} {self.ratio} {self.instrument_id}"
 
 
 class Portfolio(models.Model):
@@ -151,6 +183,24 @@ class Fill(models.Model):
 
     def __str__(self) -> str:
         return f"{self.venue}:{self.exec_id} {self.qty}@{self.px}"
+
+
+class FillLeg(models.Model):
+    """One leg of a package fill: what the leg's position booked. The legs' money makes the fill's price exactly."""
+
+    fill = models.ForeignKey(Fill, on_delete=models.PROTECT, related_name="legs")
+    leg_no = models.PositiveSmallIntegerField()
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="leg_fills")
+    side = models.CharField(max_length=4, choices=enum_choices(Side))
+    qty = QtyField()
+    px = PriceField()
+
+    class Meta:
+        ordering = ["fill_id", "leg_no"]
+        constraints = [models.UniqueConstraint(fields=["fill", "leg_no"], name="fill_leg_once")]
+
+    def __str__(self) -> str:
+        return f"{self.fill_id}.{self.leg_no} {self.side} {self.qty} {self.instrument_id}@{self.px}"
 
 
 class Position(models.Model):

@@ -1,5 +1,6 @@
 """The OMS's writes. Each is one transaction; each state change appends an event."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -9,11 +10,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from oms import ports
-from oms.core.positions import cash_after_fill, position_after_fill
+from oms.core.positions import LegTerms, cash_after_fill, package_leg_fills, position_after_fill
 from oms.core.validation import FieldError, order_check
-from oms.models import Fill, Instrument, OrderEvent, ParentOrder, Portfolio, Position
+from oms.models import Fill, FillLeg, Instrument, OrderEvent, ParentOrder, Portfolio, Position
 from trading.enums import OrdType, Side, TimeInForce, Urgency
-from trading.numbers import avg_px, plain
+from trading.numbers import ZERO, avg_px, plain
 from trading.states import OrdEvent, OrdStatus, fill_event, next_status
 
 
@@ -206,6 +207,7 @@ def parent_order_fill(
     liquidity: str,
     executed_at: datetime,
     actor: str,
+    leg_px: Sequence[Decimal] = (),
 ) -> Fill | None:
     """Book one venue fill exactly once: the fill, the parent, the position and the cash.
 
@@ -213,12 +215,30 @@ def parent_order_fill(
     ``parent`` comes locked by the caller (``ParentOrder.objects.locked()``) and
     is updated in place; this locks position, then portfolio. Raise ``Overfill``
     rather than book more than the parent's quantity.
+
+    A package's fill (``parent.instrument.is_package``) books to each leg's
+    position at ``leg_px``, which must make ``px`` exactly (``ValueError``
+    otherwise, and nothing is booked); the package itself holds no position.
     """
     if Fill.objects.filter(venue=venue, exec_id=exec_id).exists():
         return None
     if parent.filled_qty + qty > parent.qty:
         raise Overfill(f"fill {venue}:{exec_id} of {qty} would take order #{parent.pk} past its qty {parent.qty}")
     side = Side(parent.side)
+    instrument = parent.instrument
+    legs = list(instrument.legs.select_related("instrument")) if instrument.is_package else []
+    leg_fills = (
+        package_leg_fills(
+            [LegTerms(Side(leg.side), leg.ratio, leg.instrument.multiplier) for leg in legs],
+            side=side,
+            qty=qty,
+            px=px,
+            multiplier=instrument.multiplier,
+            leg_px=leg_px,
+        )
+        if legs
+        else ()
+    )
     fill = Fill.objects.create(
         parent=parent,
         child_cl_ord_id=child_cl_ord_id,
@@ -247,13 +267,23 @@ def parent_order_fill(
         status_after=parent.status,
         data={"venue": venue, "exec_id": exec_id, "qty": qty, "px": px, "fee": fee, "liquidity": liquidity},
     )
-    _position_book(parent=parent, side=side, qty=qty, px=px, fee=fee)
+    if not legs:
+        _position_book(portfolio_id=parent.portfolio_id, instrument=instrument, side=side, qty=qty, px=px, fee=fee)
+    for number, (leg, booked) in enumerate(zip(legs, leg_fills, strict=True), start=1):
+        FillLeg.objects.create(fill=fill, leg_no=number, instrument=leg.instrument, side=booked.side, qty=booked.qty, px=booked.px)
+        _position_book(
+            portfolio_id=parent.portfolio_id,
+            instrument=leg.instrument,
+            side=booked.side,
+            qty=booked.qty,
+            px=booked.px,
+            fee=fee if number == 1 else ZERO,
+        )
     return fill  # the EMS publishes the fill with the order, once the report is applied
 
 
-def _position_book(*, parent: ParentOrder, side: Side, qty: Decimal, px: Decimal, fee: Decimal) -> None:
-    instrument = parent.instrument
-    position, _ = Position.objects.select_for_update().get_or_create(portfolio_id=parent.portfolio_id, instrument=instrument)
+def _position_book(*, portfolio_id: int, instrument: Instrument, side: Side, qty: Decimal, px: Decimal, fee: Decimal) -> None:
+    position, _ = Position.objects.select_for_update().get_or_create(portfolio_id=portfolio_id, instrument=instrument)
     state = position_after_fill(
         position.state,
         side=side,
@@ -264,7 +294,7 @@ def _position_book(*, parent: ParentOrder, side: Side, qty: Decimal, px: Decimal
     position.qty, position.cost_basis, position.realized_pnl = state.qty, state.cost, state.realized_pnl
     position.fees += fee
     position.save()
-    portfolio = Portfolio.objects.select_for_update().get(pk=parent.portfolio_id)
+    portfolio = Portfolio.objects.select_for_update().get(pk=portfolio_id)
     portfolio.cash = cash_after_fill(portfolio.cash, side=side, qty=qty, px=px, multiplier=instrument.multiplier, fee=fee)
     portfolio.save(update_fields=["cash"])
 

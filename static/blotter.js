@@ -3,6 +3,8 @@
 // published while it was away is missed. A row opens the order's detail panel:
 // header, routing decisions, child orders, fills and events, from
 // GET /api/orders/<id>/, fetched again (debounced) when the order changes.
+// The RFQ panel is static/rfq.js (window.Rfq): this file tells it of each (re)connect, hands it the
+// socket's "rfq" messages, and shows it the order in the detail panel (for its "RFQ…" action).
 // Every piece of data reaches the page through textContent, never as HTML.
 "use strict";
 (function () {
@@ -22,6 +24,7 @@
   let activeId = null; // the order row that takes the Tab stop (roving tabindex)
 
   const { qty, px, time } = window.fmt;
+  const rfq = window.Rfq || { onConnect() {}, onMessage() {}, onOrderDetail() {} }; // the page may come without it
   // fmt wants strings; the API sends integers for some fields (age_ms, delay_us, ...).
   const q = (v) => (v == null ? "" : qty(String(v)));
   const p = (v) => (v == null ? "" : px(String(v)));
@@ -189,6 +192,7 @@
       detail.id = id;
       detail.openSeqs = new Map();
       detail.loaded = false;
+      rfq.onOrderDetail(null); // until this order is loaded, its actions wait
       panelTitle.textContent = "Order #" + id;
       panelStatus.textContent = "";
       panelBody.replaceChildren(el("p", "dim", "Loading…"));
@@ -208,6 +212,7 @@
     const row = orderRows.get(detail.id);
     if (row) markOpen(row, false);
     detail.id = null;
+    rfq.onOrderDetail(null);
     panel.hidden = true;
     document.body.classList.remove("detail-open");
     const back = orderRows.get(activeId);
@@ -284,7 +289,16 @@
 
   document.getElementById("detail-close").addEventListener("click", closeDetail);
   document.getElementById("detail-retry").addEventListener("click", () => fetchDetail());
+  // another panel (the RFQ panel's order link) opens an order's detail
+  document.addEventListener("blotter:open-order", (event) => {
+    const id = Number(event.detail && event.detail.id);
+    if (!Number.isFinite(id)) return;
+    if (orderRows.has(id)) activate(orderRows.get(id), false);
+    openDetail(id);
+  });
   document.addEventListener("keydown", (event) => {
+    // Esc in a dialog (the RFQ form) closes the dialog, not the panel behind it
+    if (event.target instanceof Element && event.target.closest("dialog")) return;
     if (event.key === "Escape" && detail.id != null) {
       event.preventDefault();
       closeDetail();
@@ -356,6 +370,7 @@
     );
     detail.loaded = true;
     panel.scrollTop = scroll;
+    rfq.onOrderDetail(o);
   }
 
   function renderHeader(o) {
@@ -627,12 +642,14 @@
         live.title = String(e.message || e);
       });
       if (detail.id != null) fetchDetail();
+      rfq.onConnect();
     };
     ws.onmessage = (event) => {
       const msg = JSON.parse(event.data);
       if (msg.type === "order") upsertOrder(msg.order);
       if (msg.type === "fill") { addFill(msg.fill); upsertOrder(msg.order); }
       if ((msg.type === "order" || msg.type === "fill") && msg.order && msg.order.id === detail.id) scheduleRefresh();
+      if (msg.type === "rfq") rfq.onMessage(msg);
     };
     ws.onclose = () => {
       live.textContent = "reconnecting…";

@@ -29,6 +29,7 @@ class VenueAdmin(admin.ModelAdmin):
     search_fields = ["code", "name"]
     fieldsets = [
         (None, {"fields": ["code", "name", "kind", "latency_ms", "active"]}),
+        ("RFQ dealer", {"fields": ["covers"], "description": 'The asset classes an RFQ dealer quotes: ["EQUITY", "OPTION"].'}),
         ("Fees", {"fields": ["maker_fee", "taker_fee"], "description": "Per share; a negative maker fee is a rebate."}),
         ("Session", {"fields": ["session_open", "session_close", "session_state"]}),
         ("Simulator", {"fields": ["depth_scale"]}),

@@ -11,6 +11,12 @@ second.
 The market keeps its own trading day: the gateway starts it at the open and
 runs it at wall-clock speed; at the close DAY orders expire and the next day
 opens at once, so the demo always has a market.
+
+The simulated RFQ dealers live here too (``venues.dealer_desk``): requests,
+hits and quote outcomes (msg_type R, AJ, AI) come on the same stream as child
+orders and go to the desk; the dealers' quotes, declines and last looks go back
+to the workers as the Celery task ``ems.rfq_apply``. The stream is read no longer
+than until the desk's next message is due, so a quote leaves on time.
 """
 
 import logging
@@ -28,6 +34,7 @@ from trading.enums import ExecType, Side
 from trading.messages import CancelRequest, ExecutionReport, NewOrder, ReplaceRequest
 from trading.numbers import ZERO
 from trading.states import OrdStatus
+from venues.dealer_desk import DealerDesk, DeskRefdata, WireMessage
 from venues.marketdata import BookView, TradePrint, VenueHealth, market_clock_publish, market_publish, venue_health_publish
 from venues.sim.background import NS
 from venues.sim.lit import Listing, Print
@@ -38,6 +45,9 @@ log = logging.getLogger(__name__)
 
 GROUP = "gateway"
 ReportSink = Callable[[list[ExecutionReport]], None]
+RfqSink = Callable[[list[WireMessage]], None]  # the dealers' messages, each a wire dict plus ``msg_type``
+# The RFQ messages the stream carries to the dealer desk (FIX MsgType: QuoteRequest, QuoteResponse, QuoteStatusReport).
+RFQ_IN: frozenset[str] = frozenset({"R", "AJ", "AI"})
 # The stream's message types, by FIX MsgType; a message without one is a NewOrderSingle.
 _DECODERS: dict[str, type[NewOrder] | type[CancelRequest] | type[ReplaceRequest]] = {
     "D": NewOrder,
@@ -70,7 +80,11 @@ class Gateway:
         consumer: str = "gateway-1",
         channel_layer: Any = None,
         clock: Callable[[], float] = time.monotonic,
+        desk: DealerDesk | None = None,
+        send_rfq: RfqSink | None = None,
     ) -> None:
+        if (desk is None) != (send_rfq is None):
+            raise ValueError("invalid `send_rfq`: a dealer desk and its sink go together")
         self._client = client
         self._stream = stream
         self.market = market
@@ -85,6 +99,8 @@ class Gateway:
         self._reject_ids = count(1)
         self._published: dict[str, tuple[BookView, ...]] = {}
         self._pending_prints: list[Print] = []
+        self._desk = desk
+        self._send_rfq = send_rfq
 
     def setup(self) -> None:
         try:
@@ -108,21 +124,44 @@ class Gateway:
             regime = controls.regimes.get(symbol)
             if regime is not None:
                 self.market.set_regime(symbol, regime)
+        if self._desk is not None:
+            self._desk.set_regimes(controls.regimes)
 
     # --- the clock ------------------------------------------------------
 
+    def _target(self) -> int:
+        """Return where the market's clock should be now: its start plus the wall-clock time since."""
+        return self._day_offset_ns + int((self._clock() - self._day_started) * NS)
+
     def advance(self) -> None:
-        """Run the market up to the wall clock; roll to the next day at the close; hand on the reports."""
-        target = self._day_offset_ns + int((self._clock() - self._day_started) * NS)
+        """Run the market up to the wall clock; roll to the next day at the close; hand on the reports and quotes."""
+        target = self._target()
         if target >= CLOSE_NS:
             self.market.run_until(CLOSE_NS)
             self._deliver()
+            self._deliver_rfq()  # what the dealers owe by the close leaves on the closing day
             self.market.next_day(self.market.day + timedelta(days=1))
             self._day_started = self._clock()
             self._day_offset_ns = self.market.now
             target = self.market.now
         self.market.run_until(target)
         self._deliver()
+        self._deliver_rfq()
+
+    def _deliver_rfq(self) -> None:
+        if self._desk is None or self._send_rfq is None:
+            return
+        messages = self._desk.advance(self.market.now)
+        if messages:
+            self._send_rfq(messages)
+
+    def _block_ms(self, block_ms: int) -> int:
+        """Return ``block_ms``, shortened so the read ends when the desk's next message is due (at least 1 ms)."""
+        due = self._desk.next_due_ns() if self._desk is not None else None
+        if due is None:
+            return block_ms
+        wait_ms = -(-(due - self._target()) // 1_000_000)  # rounded up: waking early only spins the loop
+        return max(1, min(block_ms, wait_ms))
 
     # --- orders ---------------------------------------------------------
 
@@ -133,7 +172,11 @@ class Gateway:
             response = cast(
                 list[tuple[str, list[tuple[str, dict[str, str] | None]]]],
                 self._client.xreadgroup(
-                    GROUP, self._consumer, {self._stream: start}, count=100, block=None if start == "0" else block_ms
+                    GROUP,
+                    self._consumer,
+                    {self._stream: start},
+                    count=100,
+                    block=None if start == "0" else self._block_ms(block_ms),
                 ),
             )
             for _stream, messages in response or []:
@@ -149,6 +192,9 @@ class Gateway:
 
     def _handle(self, fields: dict[str, str]) -> None:
         kind = fields.get("msg_type", "D")
+        if kind in RFQ_IN:
+            self._handle_rfq(fields)
+            return
         decoder = _DECODERS.get(kind)
         try:
             if decoder is None:
@@ -172,6 +218,15 @@ class Gateway:
             self.market.cancel(msg)
         else:
             self.market.replace(msg)
+
+    def _handle_rfq(self, fields: dict[str, str]) -> None:
+        if self._desk is None:
+            log.error("dropping RFQ message %s: this gateway runs no dealer desk", fields)
+            return
+        try:
+            self._desk.handle(fields)
+        except ValueError as exc:
+            log.error("dropping malformed RFQ message %s: %s", fields, exc)
 
     def _deliver(self) -> None:
         reports, prints = self.market.drain()
@@ -232,7 +287,9 @@ class Gateway:
         control_seconds: float,
         listings: Callable[[], list[Listing]],
         controls: Callable[[], Controls],
+        desk_refdata: Callable[[], DeskRefdata] | None = None,
     ) -> None:
+        """Run until ``stop``: every control period re-read the listings, the operator's controls and the dealers."""
         self.setup()
         next_control = next_publish = 0.0
         while not stop.is_set():
@@ -241,6 +298,8 @@ class Gateway:
                 if now >= next_control:
                     self.list_instruments(listings())
                     self.apply(controls())
+                    if self._desk is not None and desk_refdata is not None:
+                        self._desk.refresh(desk_refdata())
                     next_control = now + control_seconds
                 self.advance()
                 if now >= next_publish:

@@ -5,13 +5,17 @@ from django.db import models
 from django.db.models import Q
 
 from config.fields import MoneyField, PriceField, QtyField, enum_choices
-from trading.enums import VenueKind
+from trading.enums import AssetClass, VenueKind
 from venues.sim.params import Regime, SessionState
 
 
 def _default_tick_table() -> list[list[str]]:
     # Reg NMS Rule 612: sub-penny increments only below one dollar.
     return [["0", "0.0001"], ["1", "0.01"]]
+
+
+def _default_covers() -> list[str]:
+    return [kind.value for kind in AssetClass]
 
 
 class Venue(models.Model):
@@ -38,6 +42,9 @@ class Venue(models.Model):
         choices=enum_choices(SessionState),
         default=SessionState.OPEN,
         help_text="OPEN follows the session hours; HALTED or CLOSED override them",
+    )
+    covers = models.JSONField(
+        default=_default_covers, blank=True, help_text='RFQ dealers: the asset classes it quotes, e.g. ["EQUITY", "OPTION"]'
     )
     active = models.BooleanField(default=True)
 

@@ -59,7 +59,7 @@ class ParamError(ValueError):
 @dataclass(frozen=True, slots=True)
 class ParamSpec:
     name: str
-    kind: str  # "int" | "decimal" | "fraction" | "price" | "qty" | "bool"
+    kind: str  # "int" | "decimal" | "fraction" | "price" | "qty" | "bool" | "codes" (a list of names)
     default: Any
     help: str
     amendable: bool = True
@@ -135,7 +135,21 @@ SPECS: Final[Mapping[Strategy, tuple[ParamSpec, ...]]] = {
         _spec("min_fill_qty", "qty", None, "the smallest dark execution accepted; blank: the router's dark minimum"),
         _spec("complete_by_end", "bool", False, "take lit liquidity near the end to finish on time"),
     ),
-    Strategy.RFQ: (),
+    Strategy.RFQ: (
+        _spec("window_seconds", "int", 30, "how long dealers may answer", minimum=Decimal(1), maximum=Decimal(300)),
+        _spec(
+            "grace_seconds",
+            "int",
+            0,
+            "quotes stay hidden this long, so the first is not hit before the rest arrive",
+            maximum=Decimal(60),
+        ),
+        _spec("threshold_px", "decimal", None, "execute at once when the best quote reaches this price (blank: by click)"),
+        _spec("allow_partial", "bool", False, "the quantity may fill across several dealers"),
+        _spec("two_way", "bool", False, "ask for a bid and an offer, hiding our side"),
+        _spec("anonymous", "bool", True, "hide our firm's name from the dealers"),
+        _spec("dealers", "codes", (), "the dealers to ask, by code (blank: the scorecard's top dealers)"),
+    ),
 }
 
 
@@ -194,7 +208,9 @@ def params_validate(strategy: Strategy, given: Mapping[str, Any], order: OrderFa
 
 def params_dump(params: AlgoParams) -> dict[str, Any]:
     """The stored form: Decimals as strings, the rest as they are."""
-    return {k: format(v, "f") if isinstance(v, Decimal) else v for k, v in params.values.items()}
+    return {
+        k: format(v, "f") if isinstance(v, Decimal) else list(v) if isinstance(v, tuple) else v for k, v in params.values.items()
+    }
 
 
 def params_load(strategy: Strategy, stored: Mapping[str, Any]) -> AlgoParams:
@@ -221,6 +237,8 @@ def slice_count(params: AlgoParams, *, start_ns: int, end_ns: int) -> int:
 
 
 def _parse(spec: ParamSpec, raw: Any) -> Any:
+    if spec.kind == "codes":
+        return _codes(spec, raw)
     if raw is None or raw == "":
         if spec.default is None:
             return None
@@ -252,6 +270,19 @@ def _parse(spec: ParamSpec, raw: Any) -> Any:
     if high is not None and value > high:
         raise ParamError(spec.name, f"must be at most {high}, was {raw}")
     return int(value) if spec.kind == "int" else value
+
+
+def _codes(spec: ParamSpec, raw: Any) -> tuple[str, ...]:
+    """A list of names, or one comma-separated string; blank is none."""
+    if raw is None or raw == "":
+        return ()
+    items = raw.split(",") if isinstance(raw, str) else raw
+    if not isinstance(items, list | tuple) or not all(isinstance(item, str) for item in items):
+        raise ParamError(spec.name, f"must be a list of codes, was {raw!r}")
+    codes = tuple(item.strip() for item in items if item.strip())
+    if len(set(codes)) != len(codes):
+        raise ParamError(spec.name, f"lists a code twice: {', '.join(codes)}")
+    return codes
 
 
 def _check_order(params: AlgoParams, order: OrderFacts) -> None:

@@ -86,6 +86,13 @@ DEFAULT_RULES: Final[tuple[Rule, ...]] = (
     Rule("options", 10, Strategy.RFQ, "an option: ask dealers for a competitive price", asset_class=AssetClass.OPTION),
     Rule("multi-leg", 11, Strategy.RFQ, "a multi-leg package: dealers price it as one", multi_leg=True),
     Rule(
+        "block",
+        12,
+        Strategy.RFQ,
+        "a block of half a day's volume or more: ask dealers for a risk price rather than walk the book",
+        min_adv_share=_D("0.5"),
+    ),
+    Rule(
         "small-urgent",
         20,
         Strategy.IMMEDIATE,

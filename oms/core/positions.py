@@ -7,6 +7,7 @@ rounding left behind stays in ``cost`` and is released by the final close, so
 over a round trip realized P&L equals the cash it moved, to the cent.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -52,3 +53,43 @@ def position_after_fill(position: PositionState, *, side: Side, qty: Decimal, px
 def cash_after_fill(cash: Decimal, *, side: Side, qty: Decimal, px: Decimal, multiplier: Decimal, fee: Decimal) -> Decimal:
     """Return cash after paying (buy) or receiving (sell) the notional, less the fee."""
     return quantize_money(cash - side.sign * qty * px * multiplier - fee)
+
+
+@dataclass(frozen=True, slots=True)
+class LegTerms:
+    """A package leg as booked: its side when the package is bought, units per package unit, its multiplier."""
+
+    side: Side
+    ratio: int
+    multiplier: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class LegFill:
+    side: Side
+    qty: Decimal
+    px: Decimal
+
+
+def package_leg_fills(
+    legs: Sequence[LegTerms], *, side: Side, qty: Decimal, px: Decimal, multiplier: Decimal, leg_px: Sequence[Decimal]
+) -> tuple[LegFill, ...]:
+    """Return what each leg books for a fill of ``qty`` package units at the net price ``px``.
+
+    Selling the package sells every bought leg and buys every sold one, at the
+    same leg prices. Raise ValueError unless the leg prices make ``px``
+    exactly: ``sum(sign * ratio * leg multiplier * leg px) == px * multiplier``
+    (the package's multiplier): then the legs move the cash the package fill
+    does, to the cent, and the positions add up to the trade.
+    """
+    if len(leg_px) != len(legs):
+        raise ValueError(f"invalid `leg_px`, was {len(leg_px)} prices for {len(legs)} legs")
+    money = sum((leg.side.sign * leg.ratio * leg.multiplier * p for leg, p in zip(legs, leg_px, strict=True)), ZERO)
+    if money != px * multiplier:
+        raise ValueError(
+            f"invalid `leg_px`, was {' '.join(str(p) for p in leg_px)}: they make {money / multiplier}, not the price {px}"
+        )
+    return tuple(
+        LegFill(leg.side if side is Side.BUY else leg.side.opposite, qty * leg.ratio, p)
+        for leg, p in zip(legs, leg_px, strict=True)
+    )

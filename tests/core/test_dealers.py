@@ -69,8 +69,8 @@ def dealer(seed: int = 1, **changes: object) -> SimDealer:
     return SimDealer(profile(**changes), random.Random(seed))
 
 
-def block(qty: int = 10_000, side: Side | None = None, rfq_id: str = "R1") -> QuoteRequest:
-    return QuoteRequest(rfq_id, ACME, D(qty), side)
+def block(qty: int = 10_000, side: Side | None = None, quote_req_id: str = "R1") -> QuoteRequest:
+    return QuoteRequest(quote_req_id, ACME, D(qty), side)
 
 
 def call(strike: int = 100, expiry: date = EXPIRY) -> Package:
@@ -104,7 +104,7 @@ def test_a_block_quote_centres_on_the_mid_and_lives_for_its_lifetime() -> None:
     # then
     assert (quote.bid_px, quote.offer_px, quote.qty) == (D("99.90"), D("100.10"), D(10_000))
     assert (quote.sent_ns, quote.arrives_ns, quote.expires_ns) == (NOON, NOON + 50 * MS, NOON + 1_050 * MS)
-    assert (quote.fair_px, quote.half_spread, quote.dealer, quote.rfq_id) == (D(100), D("0.1"), "DLR-T", "R1")
+    assert (quote.fair_px, quote.half_spread, quote.dealer, quote.quote_req_id) == (D(100), D("0.1"), "DLR-T", "R1")
     assert quote.fair_leg_px == ()
 
 
@@ -280,7 +280,7 @@ def test_no_answer_happens_about_as_often_as_configured() -> None:
     # given a dealer silent 30 % of the time
     dealer_ = dealer(seed=11, no_answer_prob=0.3)
     # when
-    answers = [dealer_.quote(block(rfq_id=f"R{i}"), FAIR, NOON) for i in range(4_000)]
+    answers = [dealer_.quote(block(quote_req_id=f"R{i}"), FAIR, NOON) for i in range(4_000)]
     # then
     silent = sum(answer is None for answer in answers) / len(answers)
     assert 0.27 <= silent <= 0.33
@@ -301,7 +301,7 @@ def test_last_look_rejects_about_as_often_as_configured() -> None:
     # when
     results = []
     for i in range(4_000):
-        quote = quote_of(dealer_, block(side=BUY, rfq_id=f"R{i}"))
+        quote = quote_of(dealer_, block(side=BUY, quote_req_id=f"R{i}"))
         results.append(dealer_.last_look(quote, FAIR, quote.arrives_ns))
     # then
     rejected = [result for result in results if not result.accepted]
@@ -470,7 +470,7 @@ def test_a_bad_profile_is_rejected_naming_the_field(changes: dict[str, object], 
         ),
         (lambda: QuoteRequest("R1", call(), D("1.5")), "invalid `qty`, was 1.5: packages trade in whole units"),
         (lambda: QuoteRequest("R1", call(), D(0)), "invalid `qty`, was 0: must be positive"),
-        (lambda: QuoteRequest("", call(), D(1)), "invalid `rfq_id`, was '': must be a non-empty id"),
+        (lambda: QuoteRequest("", call(), D(1)), "invalid `quote_req_id`, was '': must be a non-empty id"),
         (
             lambda: QuoteRequest("R1", Package((Leg(ACME, BUY, 100),)), D(1)),
             "invalid `instrument`: a package without options is asked for as a StockSpec block",

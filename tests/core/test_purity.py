@@ -42,6 +42,7 @@ PURE_MODULES = [
     "ems.core.tca",
     "ems.core.sim",
     "ems.core.rfq",
+    "ems.core.rfq_codec",
     "ems.bench",
 ]
 

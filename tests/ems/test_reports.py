@@ -214,7 +214,7 @@ def test_sweep_resends_a_silent_child_and_starts_a_forgotten_execution(demo: Non
         result = services.execution_sweep(now=later)
 
     # then the child is sent again and the forgotten parent gets its execution and child
-    assert result == {"started": 1, "resent": 1, "resumed": 0, "cancels_resent": 0}
+    assert result == {"started": 1, "resent": 1, "resumed": 0, "cancels_resent": 0, "rfqs_woken": 0}
     child.refresh_from_db()
     assert child.sent_at is not None
     assert ChildOrder.objects.filter(parent=forgotten).count() == 1

@@ -150,14 +150,14 @@ class QuoteRequest:
     offer, SELL a bid, None a two-way price.
     """
 
-    rfq_id: str
+    quote_req_id: str
     instrument: Quotable
     qty: Decimal
     side: Side | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.rfq_id, str) or not self.rfq_id:
-            raise ValueError(f"invalid `rfq_id`, was {self.rfq_id!r}: must be a non-empty id")
+        if not isinstance(self.quote_req_id, str) or not self.quote_req_id:
+            raise ValueError(f"invalid `quote_req_id`, was {self.quote_req_id!r}: must be a non-empty id")
         qty = to_decimal(self.qty)
         if qty <= 0:
             raise ValueError(f"invalid `qty`, was {qty}: must be positive")
@@ -207,8 +207,8 @@ class DealerQuote:
     fair_leg_px: tuple[Decimal, ...] = ()
 
     @property
-    def rfq_id(self) -> str:
-        return self.request.rfq_id
+    def quote_req_id(self) -> str:
+        return self.request.quote_req_id
 
     def px_for(self, side: Side) -> Decimal | None:
         """Return the price a client trading ``side`` gets: the offer for a buy, the bid for a sell."""

@@ -1,19 +1,21 @@
 """``manage.py seed_demo``: demo users, instruments, venues, dealers and portfolios. Idempotent."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from oms.models import Account, Instrument, Portfolio, Position
+from oms.models import Account, Instrument, InstrumentLeg, Portfolio, Position
 from oms.roles import PM, RISK, ROLES, TRADER
 from router.models import RouterSettings
-from trading.enums import AssetClass, PutCall, VenueKind
+from trading.enums import AssetClass, PutCall, Side, VenueKind
 from venues.models import MarketSimulator, Venue
+from venues.sim.dealers import DEMO_PROFILES
 
 D = Decimal
 
@@ -34,8 +36,31 @@ EQUITIES = [
     ("UMBRL", "Umbrella Biotech", D("0.01"), D("1"), D("212.40")),
     ("STARK", "Stark Energy", D("0.05"), D("1"), D("355.00")),
 ]
-OPTION_EXPIRY = date(2026, 12, 18)
 OPTION_STRIKES = [D(95), D(100), D(105), D(110)]
+# package symbol suffix, structure, legs as (put/call or None for the stock, strike, side when bought, ratio)
+PACKAGES: list[tuple[str, str, list[tuple[PutCall | None, Decimal, Side, int]]]] = [
+    ("VERT C100/110", "VERTICAL", [(PutCall.CALL, D(100), Side.BUY, 1), (PutCall.CALL, D(110), Side.SELL, 1)]),
+    ("STRADDLE 100", "STRADDLE", [(PutCall.CALL, D(100), Side.BUY, 1), (PutCall.PUT, D(100), Side.BUY, 1)]),
+    ("RR P95/C105", "RISK_REVERSAL", [(PutCall.PUT, D(95), Side.SELL, 1), (PutCall.CALL, D(105), Side.BUY, 1)]),
+    (
+        "FLY C95/100/105",
+        "BUTTERFLY",
+        [(PutCall.CALL, D(95), Side.BUY, 1), (PutCall.CALL, D(100), Side.SELL, 2), (PutCall.CALL, D(105), Side.BUY, 1)],
+    ),
+    ("C100 DELTA-HEDGED", "CUSTOM", [(PutCall.CALL, D(100), Side.BUY, 1), (None, D(0), Side.SELL, 50)]),
+]
+
+
+def option_expiry(today: date) -> date:
+    """The demo's listed expiry: the third Friday of the first month whose third Friday is four weeks away or more."""
+    year, month = today.year, today.month
+    while True:
+        first = date(year, month, 1)
+        third_friday = first + timedelta(days=(4 - first.weekday()) % 7 + 14)
+        if third_friday >= today + timedelta(days=28):
+            return third_friday
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+
 
 # code, name, kind, maker fee, taker fee (per share), latency ms, simulated depth
 VENUES = [
@@ -88,13 +113,15 @@ class Command(BaseCommand):
                 symbol=symbol, defaults={"name": name, "tick_size": tick, "lot_size": lot, "ref_px": ref}
             )
         acme = equities["ACME"]
+        expiry = option_expiry(timezone.localdate())
+        listed: dict[tuple[PutCall, Decimal], Instrument] = {}
         for strike in OPTION_STRIKES:
             for put_call in PutCall:
                 intrinsic = max(acme.ref_px - strike, D(0)) if put_call is PutCall.CALL else max(strike - acme.ref_px, D(0))
-                Instrument.objects.get_or_create(
-                    symbol=option_symbol("ACME", OPTION_EXPIRY, put_call, strike),
+                listed[put_call, strike], _ = Instrument.objects.get_or_create(
+                    symbol=option_symbol("ACME", expiry, put_call, strike),
                     defaults={
-                        "name": f"ACME {OPTION_EXPIRY:%d %b %y} {strike} {put_call.value.title()}",
+                        "name": f"ACME {expiry:%d %b %y} {strike} {put_call.value.title()}",
                         "asset_class": AssetClass.OPTION,
                         "tick_size": D("0.05"),
                         "lot_size": D(1),
@@ -102,10 +129,29 @@ class Command(BaseCommand):
                         "ref_px": intrinsic + D("2.50"),
                         "underlying": acme,
                         "strike": strike,
-                        "expiry": OPTION_EXPIRY,
+                        "expiry": expiry,
                         "put_call": put_call,
                     },
                 )
+        for suffix, structure, legs in PACKAGES:
+            members = [(acme if pc is None else listed[pc, strike], side, ratio) for pc, strike, side, ratio in legs]
+            package, created = Instrument.objects.get_or_create(
+                symbol=f"ACME {expiry:%y%m%d} {suffix}",
+                defaults={
+                    "name": f"ACME {expiry:%d %b %y} {suffix.title()}",
+                    "asset_class": AssetClass.OPTION,
+                    "structure": structure,
+                    "tick_size": D("0.005") if any(m is acme for m, _, _ in members) else D("0.05"),
+                    "lot_size": D(1),
+                    "multiplier": D(100),
+                    "ref_px": sum((m.ref_px * side.sign * ratio * m.multiplier for m, side, ratio in members), D(0)) / 100,
+                    "underlying": acme,
+                },
+            )
+            if created:
+                for number, (member, side, ratio) in enumerate(members, start=1):
+                    InstrumentLeg.objects.create(package=package, leg_no=number, instrument=member, side=side, ratio=ratio)
+        covers = {profile.code: {kind.value for kind in profile.covers} for profile in DEMO_PROFILES}
         for code, name, kind, maker, taker, latency, depth in VENUES:
             Venue.objects.get_or_create(
                 code=code,
@@ -116,6 +162,7 @@ class Command(BaseCommand):
                     "taker_fee": taker,
                     "latency_ms": latency,
                     "depth_scale": depth,
+                    **({"covers": sorted(covers[code])} if code in covers else {}),
                 },
             )
         for code, name, owner, cash, accounts, positions in PORTFOLIOS:

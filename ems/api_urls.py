@@ -1,0 +1,10 @@
+from django.urls import path
+from rest_framework.routers import DefaultRouter
+
+from ems.api import DealerList, RfqViewSet
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("rfqs", RfqViewSet, basename="rfq")
+
+urlpatterns = [*router.urls, path("dealers/", DealerList.as_view(), name="dealers")]
