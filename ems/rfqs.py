@@ -265,7 +265,7 @@ def rfq_start(parent: ParentOrder, *, options: RfqOptions, initiator: RfqInitiat
         quote_req_id=f"Q{secrets.token_hex(8).upper()}",
         symbol=instrument.symbol,
         side=RfqSide.TWO_WAY if options.two_way else RfqSide(side.value),
-        qty=parent.qty - parent.filled_qty,
+        qty=plain(parent.qty - parent.filled_qty),
         window_ns=options.window_seconds * 1_000_000_000,
         portfolio=parent.portfolio.code,
         trader=actor if initiator is RfqInitiator.TRADER else "",
@@ -606,7 +606,7 @@ def _ended(rfq: Rfq, parent: ParentOrder, book: RfqBook) -> None:
     execution = Execution.objects.filter(parent=parent, status=Execution.RUNNING, strategy=Strategy.RFQ).first()
     if execution is not None:
         filled = OrdStatus(parent.status) is OrdStatus.FILLED
-        left = parent.qty - parent.filled_qty
+        left = plain(parent.qty - parent.filled_qty)
         why = f"RFQ {rfq.pk} {book.state.value.lower()}: {book.reason}"
         if not filled:
             why += f"; {left} left: ask again or cancel"

@@ -5,7 +5,8 @@ from typing import Any
 from oms.models import Instrument
 
 # The venues list every instrument (symbol, class, tick, lot, reference price); the dealer desk also prices
-# options (underlying, strike, expiry, put/call, multiplier). Blank for an equity: None, and "" for put_call.
+# options (underlying, strike, expiry, put/call, multiplier) and knows a package (``structure`` not blank) is
+# asked for by its legs. Blank for an equity: None, and "" for put_call and structure.
 LISTING_FIELDS = (
     "symbol",
     "asset_class",
@@ -17,6 +18,7 @@ LISTING_FIELDS = (
     "strike",
     "expiry",
     "put_call",
+    "structure",
 )
 
 

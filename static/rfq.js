@@ -50,9 +50,9 @@ window.Rfq = (function () {
 
   // ---- the server's clock ---------------------------------------------------
 
-  // The smallest (local - server) gap seen is the clocks' offset plus the fastest delivery: a late
-  // snapshot (a slow reload, a queued message) never makes a countdown run long, and the local part is
-  // monotonic, so a wall-clock jump on this machine changes nothing.
+  // The smallest (local - server) gap seen is the clocks' offset plus the fastest delivery so far: once
+  // one quick message has come, a late snapshot (a slow reload, a queued message) cannot make a countdown
+  // run long; and time here is measured on the monotonic clock, so a jump of this machine's clock changes nothing.
   const clock = {
     offset: null,
     local() { return performance.timeOrigin + performance.now(); },
@@ -591,6 +591,7 @@ window.Rfq = (function () {
     const entry = card.entries.get(key);
     if (!entry) return;
     const why = blocked(card, entry);
+    if (why === "sending…") return; // already on its way: the answer will show
     if (why != null) {
       result(card, entry.dealer + " " + p(entry.px) + ": not sent (" + why + ").", true);
       return;
@@ -613,20 +614,20 @@ window.Rfq = (function () {
     rowState(card, tr, entry);
     setAttr(card.node, "aria-busy", "true");
     result(card, what + ": sending…", false);
+    let answer = null;
     try {
-      const answer = await api("POST", "/api/rfqs/" + encodeURIComponent(card.rfq.id) + "/hit/", body);
-      if (answer.ok) {
-        result(card, what + ": sent (HTTP " + answer.status + "); the dealer's last look decides.", false);
-        if (answer.body && answer.body.id != null) upsert(answer.body);
-      } else {
-        result(card, what + ": refused (HTTP " + answer.status + "): " + problem(answer.status, answer.body).message, true);
-      }
+      answer = await api("POST", "/api/rfqs/" + encodeURIComponent(card.rfq.id) + "/hit/", body);
     } catch (error) {
       result(card, what + ": no answer (" + (error.message || error) + "): it may or may not have been sent; the ladder will tell.", true);
-    } finally {
-      card.inflight.delete(key);
-      if (cards.get(card.rfq.id) === card) render(card);
     }
+    card.inflight.delete(key);
+    if (answer && answer.ok) {
+      result(card, what + ": sent (HTTP " + answer.status + "); the dealer's last look decides.", false);
+      if (answer.body && answer.body.id != null) upsert(answer.body);
+    } else if (answer) {
+      result(card, what + ": refused (HTTP " + answer.status + "): " + problem(answer.status, answer.body).message, true);
+    }
+    if (cards.get(card.rfq.id) === card) render(card);
   }
 
   async function cancelRfq(card) {
@@ -634,20 +635,20 @@ window.Rfq = (function () {
     card.cancelling = true;
     render(card);
     result(card, "Cancelling RFQ " + card.rfq.id + "…", false);
+    let answer = null;
     try {
-      const answer = await api("POST", "/api/rfqs/" + encodeURIComponent(card.rfq.id) + "/cancel/");
-      if (answer.ok) {
-        result(card, "RFQ " + card.rfq.id + " cancelled.", false);
-        if (answer.body && answer.body.id != null) upsert(answer.body);
-      } else {
-        result(card, "Not cancelled (HTTP " + answer.status + "): " + problem(answer.status, answer.body).message, true);
-      }
+      answer = await api("POST", "/api/rfqs/" + encodeURIComponent(card.rfq.id) + "/cancel/");
     } catch (error) {
       result(card, "Cancel: no answer (" + (error.message || error) + "); the card will show what happened.", true);
-    } finally {
-      card.cancelling = false;
-      if (cards.get(card.rfq.id) === card) render(card);
     }
+    card.cancelling = false;
+    if (answer && answer.ok) {
+      result(card, "RFQ " + card.rfq.id + " cancelled.", false);
+      if (answer.body && answer.body.id != null) upsert(answer.body);
+    } else if (answer) {
+      result(card, "Not cancelled (HTTP " + answer.status + "): " + problem(answer.status, answer.body).message, true);
+    }
+    if (cards.get(card.rfq.id) === card) render(card);
   }
 
   function renderHits(card) {
@@ -858,27 +859,29 @@ window.Rfq = (function () {
     setAttr(submitButton, "aria-disabled", "true");
     setText(submitButton, "Sending…");
     showErrors({}, "");
+    let answer = null;
     try {
-      const answer = await api("POST", "/api/rfqs/", payload);
-      if (answer.ok && answer.body && answer.body.id != null) {
-        upsert(answer.body);
-        const card = cards.get(answer.body.id);
-        closeForm(false);
-        say("RFQ " + answer.body.id + " sent to " + (answer.body.dealers || []).length + " dealers.", false);
-        if (card) { card.node.scrollIntoView({ block: "nearest" }); card.node.focus({ preventScroll: true }); }
-      } else if (answer.status === 400) {
-        const { fields, message } = problem(answer.status, answer.body);
-        const placed = Object.keys(fields).some((name) => FIELDS.includes(name));
-        showErrors(fields, placed ? "" : message);
-      } else {
-        showErrors({}, "Not sent (HTTP " + answer.status + "): " + problem(answer.status, answer.body).message);
-      }
+      answer = await api("POST", "/api/rfqs/", payload);
     } catch (error) {
       showErrors({}, "No answer (" + (error.message || error) + "): reload to see whether the RFQ started.");
-    } finally {
-      submitting = false;
-      setAttr(submitButton, "aria-disabled", null);
-      setText(submitButton, "Send RFQ");
+    }
+    submitting = false;
+    setAttr(submitButton, "aria-disabled", null);
+    setText(submitButton, "Send RFQ");
+    if (answer == null) return;
+    if (answer.ok && answer.body && answer.body.id != null) {
+      upsert(answer.body);
+      closeForm(false);
+      const dealers = (answer.body.dealers || []).length;
+      say("RFQ " + answer.body.id + " sent to " + dealers + (dealers === 1 ? " dealer." : " dealers."), false);
+      const card = cards.get(answer.body.id);
+      if (card) card.node.focus(); // and into view
+    } else if (answer.status === 400) {
+      const { fields, message } = problem(answer.status, answer.body);
+      const placed = Object.keys(fields).some((name) => FIELDS.includes(name));
+      showErrors(fields, placed ? "" : message);
+    } else {
+      showErrors({}, "Not sent (HTTP " + answer.status + "): " + problem(answer.status, answer.body).message);
     }
   });
 

@@ -127,9 +127,13 @@ def rfq_instruments_read() -> dict[str, Terms]:
     so the prices built on them print as the tick does (``101.55``, not
     ``101.55000000``). A row that does not make valid terms (an option missing
     one) is logged and left out: a dealer then declines it as an unknown symbol.
+    A package instrument is left out too: a request for it carries its legs,
+    and the dealer prices those.
     """
     terms: dict[str, Terms] = {}
     for row in _refdata():
+        if row.get("structure"):
+            continue
         try:
             terms[row["symbol"]] = _terms(row)
         except (KeyError, TypeError, ValueError) as exc:
