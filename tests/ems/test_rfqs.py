@@ -8,7 +8,7 @@ is in tests/e2e.
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -36,14 +36,14 @@ OPTION_DEALERS = {"DLR-NB", "DLR-KF", "DLR-HM", "DLR-SL"}  # DLR-OC quotes equit
 
 
 @pytest.fixture
-def commit(django_capture_on_commit_callbacks: Any) -> Iterator[Callable[[Callable[[], Any]], Any]]:
+def commit(django_capture_on_commit_callbacks: Any) -> Callable[[Callable[[], Any]], Any]:
     """Run ``action`` and then its on-commit work (sends to the dealers, publishes), as a real commit would."""
 
     def run(action: Callable[[], Any]) -> Any:
         with django_capture_on_commit_callbacks(execute=True):
             return action()
 
-    yield run
+    return run
 
 
 def sent() -> list[dict[str, str]]:
@@ -150,7 +150,8 @@ def test_an_option_order_goes_to_rfq_and_each_covering_dealer_gets_only_its_own_
     # each request names one dealer, the side and the size; never the portfolio, the PM or a rival
     for request in requests:
         text = json.dumps(request)
-        assert "GROWTH" not in text and "pm1" not in text
+        assert "GROWTH" not in text
+        assert "pm1" not in text
         assert not any(other in text for other in rfq.dealers if other != request["dealer"])
         assert (request["side"], request["order_qty"], request["firm"], request["legs"]) == ("BUY", "50", "", "[]")
         assert request["dealers_in_competition"] == "4"
@@ -168,7 +169,7 @@ def test_a_two_way_request_hides_the_side_and_a_package_sends_its_legs(demo: Non
 
     # then the dealers see no side, and the package's two legs as bought
     request = sent_of("R")[0]
-    assert request["side"] == "" and request["no_legs"] == "2"
+    assert (request["side"], request["no_legs"]) == ("", "2")
     legs = json.loads(request["legs"])
     assert [(leg["leg_side"], leg["leg_ratio_qty"]) for leg in legs] == [("BUY", "1"), ("SELL", "1")]
     assert rfq.side == "TWO_WAY"
@@ -211,7 +212,8 @@ def test_quotes_build_the_ladder_best_first_and_a_click_trades_the_whole_order_w
     # then the ladder shows the offers lowest first, with the theoretical mid and each quote's time left
     ladder = snapshot(rfq)["ladder"]
     assert [(row["dealer"], row["px"]) for row in ladder["offers"]] == [("DLR-NB", "4.95"), ("DLR-HM", "5.00"), ("DLR-KF", "5.10")]
-    assert ladder["bids"] == [] and ladder["mid_source"] == "THEORETICAL" and ladder["mid"] is not None
+    assert (ladder["bids"], ladder["mid_source"]) == ([], "THEORETICAL")
+    assert ladder["mid"] is not None
     assert all(0 < row["time_left_ms"] <= 10_000 for row in ladder["offers"])
     assert snapshot(rfq)["declines"][0]["dealer"] == "DLR-SL"
 
@@ -322,7 +324,11 @@ def test_a_request_allowing_partial_fills_fills_across_two_dealers(demo: None, c
     market_set()
     order = order_for(option(), strategy="RFQ", params={"allow_partial": True})
     rfq = started(commit, order)
-    apply(commit, quote(rfq, "DLR-NB", offer="4.95", size="30", qid="Q-NB"), quote(rfq, "DLR-KF", offer="5.00", size="30", qid="Q-KF"))
+    apply(
+        commit,
+        quote(rfq, "DLR-NB", offer="4.95", size="30", qid="Q-NB"),
+        quote(rfq, "DLR-KF", offer="5.00", size="30", qid="Q-KF"),
+    )
 
     # when the trader takes the best for its 30, then the next for the 20 left
     client = api_client_for("trader1")
@@ -335,7 +341,8 @@ def test_a_request_allowing_partial_fills_fills_across_two_dealers(demo: None, c
 
     # then the order is filled from both, at the size-weighted price
     order.refresh_from_db()
-    assert [(f.venue, f.qty, f.px) for f in Fill.objects.filter(parent=order)] == [("DLR-NB", D(30), D("4.95")), ("DLR-KF", D(20), D("5.00"))]
+    fills = [(f.venue, f.qty, f.px) for f in Fill.objects.filter(parent=order)]
+    assert fills == [("DLR-NB", D(30), D("4.95")), ("DLR-KF", D(20), D("5.00"))]
     assert (order.status, order.avg_px) == ("FILLED", D("4.97"))
     assert Rfq.objects.get(pk=rfq.pk).state == "FILLED"
 
@@ -366,7 +373,8 @@ def test_a_package_fill_books_each_leg_exactly(demo: None, commit: Any) -> None:
         (D(100), "SELL", D(40), D("4.20")),
         (D(105), "BUY", D(20), D("1.80")),
     ]
-    positions = {p.instrument.strike: p.qty for p in Position.objects.filter(portfolio__code="GROWTH", instrument__asset_class="OPTION")}
+    held = Position.objects.filter(portfolio__code="GROWTH", instrument__asset_class="OPTION")
+    positions = {p.instrument.strike: p.qty for p in held}
     assert positions == {D(95): D(20), D(100): D(-40), D(105): D(20)}
     assert not Position.objects.filter(instrument=fly).exists()
     assert Portfolio.objects.get(code="GROWTH").cash == cash_before - D("1.45") * 20 * 100
@@ -440,7 +448,8 @@ def test_the_api_refuses_bad_rfq_input_with_the_field_and_stores_nothing(demo: N
     assert not Rfq.objects.exists()
     # another PM's order is not theirs to quote
     response = api_client_for("pm2").post("/api/rfqs/", {"order": order.pk}, format="json")
-    assert response.status_code == 400 and "order" in response.json()["error"]["fields"]
+    assert response.status_code == 400
+    assert "order" in response.json()["error"]["fields"]
 
 
 def test_a_pm_sees_only_the_requests_of_their_portfolios(demo: None, commit: Any) -> None:
