@@ -35,6 +35,7 @@ test: $(BIN)/.installed
 bench: $(BIN)/.installed
 	python -m ems.bench --json var/bench/bench.json $(BENCH_ARGS)
 	python -m ems.bench_load --json var/bench/lateness.json $(BENCH_LOAD_ARGS)
+	python -m ems.bench_rfq --json var/bench/rfq.json $(BENCH_RFQ_ARGS)
 
 lint: $(BIN)/.installed
 	ruff check .
