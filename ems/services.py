@@ -184,8 +184,9 @@ def _execution_after_child_done(child: ChildOrder, parent: ParentOrder) -> None:
     """After a child ends: settle the parent's pending cancel or amend, close a filled execution, or re-plan.
 
     An IOC leftover, a cancel or a venue's reject runs the algo's pending tick
-    now (on commit); an IMMEDIATE execution (from the start: an algo switched
-    to IMMEDIATE ticks every slice) left short with nothing working for another
+    now (on commit), and so does the last child filling while the parent is
+    short; an IMMEDIATE execution (from the start: an algo switched to
+    IMMEDIATE ticks every slice) left short with nothing working for another
     reason (an expiry at the venue's close) stops. ``parent`` is the child's,
     locked by the caller (``report_apply`` takes it before the child's) and current.
     """
@@ -208,6 +209,11 @@ def _execution_after_child_done(child: ChildOrder, parent: ParentOrder) -> None:
         execution_nudge(parent.pk, trigger=trigger)
         return
     if not working and execution.strategy == execution.base_strategy == Strategy.IMMEDIATE:  # an algo ticks on
+        if child.status == OrdStatus.FILLED:
+            # Its sibling's unfilled rest asked for a re-plan that has not placed yet (a race seen under load): a
+            # filled child is no reason to stop; ask again (the first re-plan to run wins, the other does nothing).
+            execution_nudge(parent.pk, trigger=f"{child.cl_ord_id} filled with {parent.leaves_qty} left and nothing working")
+            return
         reason = f"no child working and {parent.leaves_qty} left: {child.text or child.status}"
         execution_finish(execution, status=Execution.STOPPED, reason=reason)
 

@@ -104,12 +104,42 @@ def test_dark_defaults() -> None:
     }
 
 
-@pytest.mark.parametrize("strategy", [Strategy.IMMEDIATE, Strategy.RFQ])
-def test_immediate_and_rfq_take_no_parameters(strategy: Strategy) -> None:
-    # given / when
-    params = validate(strategy, {})
-    # then
-    assert dict(params.values) == {}
+def test_immediate_takes_no_parameters() -> None:
+    assert dict(validate(Strategy.IMMEDIATE, {}).values) == {}
+
+
+def test_rfq_parameters_default_to_a_click_on_a_30_s_anonymous_one_sided_request_to_the_top_dealers() -> None:
+    params = validate(Strategy.RFQ, {})
+    assert dict(params.values) == {
+        "window_seconds": 30,
+        "grace_seconds": 0,
+        "threshold_px": None,
+        "allow_partial": False,
+        "two_way": False,
+        "anonymous": True,
+        "dealers": (),
+    }
+
+
+@pytest.mark.parametrize(
+    ("given", "field"),
+    [
+        ({"window_seconds": 0}, "window_seconds"),
+        ({"window_seconds": 301}, "window_seconds"),
+        ({"grace_seconds": 61}, "grace_seconds"),
+        ({"dealers": ["DLR-KF", "DLR-KF"]}, "dealers"),
+        ({"dealers": [1, 2]}, "dealers"),
+        ({"two_way": "maybe"}, "two_way"),
+    ],
+)
+def test_bad_rfq_parameters_name_the_field(given: dict[str, object], field: str) -> None:
+    with pytest.raises(ParamError) as caught:
+        validate(Strategy.RFQ, given)
+    assert caught.value.field == field
+
+
+def test_rfq_dealers_may_come_as_one_comma_separated_string() -> None:
+    assert validate(Strategy.RFQ, {"dealers": "DLR-KF, DLR-NB"})["dealers"] == ("DLR-KF", "DLR-NB")
 
 
 def test_blank_values_take_the_default() -> None:

@@ -83,11 +83,18 @@ def test_nothing_known_goes_to_the_default() -> None:
     assert select(OrderProfile(Urgency.MEDIUM)) == (Strategy.IMMEDIATE, "default")
 
 
+def test_a_block_of_half_a_days_volume_goes_to_rfq_whatever_the_urgency() -> None:
+    for urgency in Urgency:
+        assert select(OrderProfile(urgency, adv_share=D("0.5"))) == (Strategy.RFQ, "block")
+    assert select(OrderProfile(Urgency.HIGH, adv_share=D("0.4999"))) == (Strategy.IS, "urgent")
+
+
 def test_every_default_rule_is_reachable() -> None:
     # given a profile for each rule
     profiles = [
         OrderProfile(Urgency.MEDIUM, asset_class=AssetClass.OPTION),
         OrderProfile(Urgency.MEDIUM, multi_leg=True),
+        OrderProfile(Urgency.LOW, adv_share=D("0.5")),
         OrderProfile(Urgency.HIGH, adv_share=D("0.001")),
         OrderProfile(Urgency.HIGH, adv_share=D("0.02")),
         OrderProfile(Urgency.LOW, adv_share=D("0.02"), volatility_regime="VOLATILE"),
