@@ -741,6 +741,19 @@ def _load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else []
 
 
+def system_prepare(config: LoadConfig, *, log: Path) -> dict[str, str]:
+    """An empty database and Redis of the run's own, migrated and seeded, and Django set up here; return the env."""
+    env = process_env(config)
+    database_recreate(config.database_url)
+    import redis
+
+    redis.Redis.from_url(config.redis_url).flushdb()
+    manage(["migrate", "--noinput"], env=env, log=log)
+    manage(["seed_demo"], env=env, log=log)
+    _django_setup(config)
+    return env
+
+
 def run(config: LoadConfig) -> dict[str, Any]:
     """Set up, run and measure; every process started is stopped before this returns or raises."""
     began = time.monotonic()
@@ -748,14 +761,7 @@ def run(config: LoadConfig) -> dict[str, Any]:
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     setup_log = LOG_DIR / "load-setup.log"
     setup_log.write_bytes(b"")
-    env = process_env(config)
-    database_recreate(config.database_url)
-    import redis
-
-    redis.Redis.from_url(config.redis_url).flushdb()
-    manage(["migrate", "--noinput"], env=env, log=setup_log)
-    manage(["seed_demo"], env=env, log=setup_log)
-    _django_setup(config)
+    env = system_prepare(config, log=setup_log)
     analytics_refresh(env=env, log=setup_log)
     from django.utils import timezone
 

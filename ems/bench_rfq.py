@@ -41,12 +41,9 @@ from ems.bench_load import (
     Fleet,
     LoadConfig,
     SetupFailed,
-    _django_setup,
-    database_recreate,
     fleet_start,
-    manage,
     percentile,
-    process_env,
+    system_prepare,
     unreachable,
     wait_ready,
 )
@@ -244,14 +241,7 @@ def run(config: LoadConfig, requests: int, interval_ms: int) -> dict[str, Any]:
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     setup_log = LOG_DIR / "rfq-setup.log"
     setup_log.write_bytes(b"")
-    env = process_env(config)
-    database_recreate(config.database_url)
-    import redis
-
-    redis.Redis.from_url(config.redis_url).flushdb()
-    manage(["migrate", "--noinput"], env=env, log=setup_log)
-    manage(["seed_demo"], env=env, log=setup_log)
-    _django_setup(config)
+    env = system_prepare(config, log=setup_log)
     fleet = Fleet(env=env, log_dir=LOG_DIR)
     try:
         fleet_start(fleet, config)

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 
 from ems.core.rfq import (
     RfqBook,
-    RfqPolicy,
     RfqRefused,
     RfqRequest,
     ladder_sweep,
@@ -27,35 +26,12 @@ from ems.core.rfq import (
     rfq_tick,
 )
 from ems.core.rfq_codec import VERSION, book_dump, book_load
+from tests.core.test_rfq import DEALERS, POLICY, SEC, T0, Q, R, make_request, open_book
 from trading.enums import AssetClass, Side
 from trading.rfq import Quote, QuoteRequestLeg, QuoteRequestReject, QuoteState, RfqInitiator, RfqSide, RfqState
 
 D = Decimal
-SEC = 1_000_000_000
-T0 = 1_700_000_000 * SEC
-DEALERS = ("DLR_A", "DLR_B", "DLR_C")
-POLICY = RfqPolicy(min_dealers_anonymous=3, top_n=3, exploration_rate=0.1)
 PUT_SPREAD = (QuoteRequestLeg("ACME 100 P", Side.SELL, D(1)), QuoteRequestLeg("ACME 90 P", Side.BUY, D("1.0")))
-R = RfqState
-Q = QuoteState
-
-
-def make_request(**changes: object) -> RfqRequest:
-    base = RfqRequest(
-        quote_req_id="RFQ-1",
-        symbol="ACME",
-        side=RfqSide.BUY,
-        qty=D(1000),
-        window_ns=30 * SEC,
-        portfolio="PF-GROWTH",
-        trader="alice",
-        pm="bob",
-    )
-    return replace(base, **changes)  # type: ignore[arg-type]
-
-
-def open_book(**changes: object) -> RfqBook:
-    return rfq_open(make_request(**changes), DEALERS, now_ns=T0, policy=POLICY).book
 
 
 def make_quote(
