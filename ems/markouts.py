@@ -3,7 +3,10 @@
 A markout is in bps of the fill price, signed so that positive is good for us
 (after a buy the mid rose). Persistently negative markouts at a venue are
 adverse selection, so each one also feeds the router's score of that venue
-(``router.services.venue_markout_add``).
+(``router.services.venue_markout_add``), or, for an RFQ dealer, its 30-second
+markout the dealers' scorecard (``ems.rfqs.dealer_markouts_add``). The mid is
+the one the RFQ ladder uses (``ems.rfqs.composite_mid``): the NBBO mid, or an
+option's or a package's theoretical value.
 
 When a fill is booked, its four (fill, horizon) pairs go into a Redis sorted
 set scored by when each falls due (``markouts_schedule``). Beat's
@@ -27,13 +30,14 @@ from django.db import transaction
 
 from config.redis import redis_client
 from ems.models import FillMarkout
+from ems.rfqs import composite_mid, dealer_markouts_add
 from oms.models import Fill
 from router.services import venue_markout_add
-from trading.enums import Side
-from venues.marketdata import nbbo_read
+from trading.enums import Side, VenueKind
 from venues.models import Venue
 
 HORIZONS_S: Final = (1, 5, 30, 60)
+DEALER_HORIZON_S: Final = 30  # the markout an RFQ dealer's scorecard keeps: did the market run away after its fill?
 BPS: Final = Decimal(10_000)
 DUE_KEY: Final = "ems:markouts:due"  # sorted set: "<fill id>:<horizon s>" scored by the epoch second it falls due
 _BATCH_LOCK: Final = "ems:markouts:lock"
@@ -76,9 +80,8 @@ def markouts_record(pairs: Iterable[tuple[int, int]]) -> list[FillMarkout]:
     A pair recorded before, of an unknown fill, or with no mid to mark against is skipped.
     """
     wanted = set(pairs)
-    fills = Fill.objects.select_related("parent__instrument").in_bulk({fill_id for fill_id, _ in wanted})
+    fills = Fill.objects.select_related("parent__instrument__underlying").in_bulk({fill_id for fill_id, _ in wanted})
     done = set(FillMarkout.objects.filter(fill_id__in=fills).values_list("fill_id", "horizon_s"))
-    redis = redis_client()
     mids: dict[str, Decimal | None] = {}
     rows: list[FillMarkout] = []
     for fill_id, horizon in sorted(wanted - done):
@@ -87,8 +90,7 @@ def markouts_record(pairs: Iterable[tuple[int, int]]) -> list[FillMarkout]:
             continue
         symbol = fill.parent.instrument.symbol
         if symbol not in mids:
-            view = nbbo_read(redis, symbol)
-            mids[symbol] = view.mid if view is not None else None
+            mids[symbol] = composite_mid(fill.parent.instrument)[0]
         mid = mids[symbol]
         if mid is None:
             continue
@@ -102,6 +104,7 @@ def markouts_record(pairs: Iterable[tuple[int, int]]) -> list[FillMarkout]:
         sums[1] += row.bps * row.fill.qty
     venues = Venue.objects.in_bulk({code for code, _ in by_venue}, field_name="code")
     for (code, horizon), (qty, bps_qty) in sorted(by_venue.items()):
-        if code in venues:
+        if code in venues and venues[code].kind != VenueKind.RFQ_DEALER:
             venue_markout_add(venue=venues[code], horizon_s=horizon, qty=qty, bps_qty=bps_qty)
+    dealer_markouts_add([(row.fill.venue, row.bps) for row in rows if row.horizon_s == DEALER_HORIZON_S])
     return rows

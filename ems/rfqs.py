@@ -174,6 +174,20 @@ def _scorecard_record(book: RfqBook, mid: Decimal | None) -> None:
         row.save()
 
 
+def dealer_markouts_add(markouts: Sequence[tuple[str, Decimal]]) -> None:
+    """Add each (dealer, markout bps) of a fill with that dealer to its record (rows locked last, in code order)."""
+    by_dealer: dict[str, list[Decimal]] = {}
+    for dealer, bps in markouts:
+        by_dealer.setdefault(dealer, []).append(bps)
+    venues = Venue.objects.filter(code__in=by_dealer, kind=VenueKind.RFQ_DEALER).in_bulk(field_name="code")
+    for code in sorted(by_dealer):
+        if code in venues:
+            row, _ = DealerScore.objects.select_for_update().get_or_create(venue=venues[code])
+            row.markout_bps_sum += sum(by_dealer[code], ZERO)
+            row.markouts += len(by_dealer[code])
+            row.save(update_fields=["markout_bps_sum", "markouts", "updated_at"])
+
+
 # --- the composite mid ------------------------------------------------------------------------
 
 
@@ -421,7 +435,7 @@ def _last_look(parent: ParentOrder, book: RfqBook, report: LastLookReport, *, no
     step = last_look_apply(book, quote_resp_id=report.quote_resp_id, accepted=accepted, now_ns=epoch_ns(now), reason=reason)
     if accepted and hit.accepted is None:
         try:
-            parent_order_fill(
+            fill = parent_order_fill(
                 parent=parent,
                 child_cl_ord_id=hit.quote_resp_id,
                 venue=hit.dealer,
@@ -439,6 +453,10 @@ def _last_look(parent: ParentOrder, book: RfqBook, report: LastLookReport, *, no
             # dealer's error. Either way nothing was booked: record a reject so the book and the order agree.
             log.error("RFQ %s: fill of %s not booked: %s", book.request.quote_req_id, hit.quote_resp_id, exc)
             return last_look_apply(book, quote_resp_id=report.quote_resp_id, accepted=False, now_ns=epoch_ns(now), reason=str(exc))
+        if fill is not None:
+            from ems.markouts import markouts_schedule
+
+            transaction.on_commit(partial(markouts_schedule, fill_id=fill.pk))
     return step
 
 

@@ -8,7 +8,7 @@ is in tests/e2e.
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -20,9 +20,11 @@ from django.utils import timezone
 
 from config.redis import redis_client
 from ems import algos, rfqs
+from ems.markouts import DUE_KEY, markouts_record
 from ems.models import DealerScore, Execution, Rfq
 from oms.models import Fill, FillLeg, Instrument, OrderEvent, ParentOrder, Portfolio, Position
 from oms.services import OrderTerms, parent_order_cancel, parent_order_submit
+from router.models import VenueMarkout
 from tests.conftest import api_client_for
 from tests.ems.market import market_set
 from trading.clock import epoch_ns
@@ -36,14 +38,18 @@ OPTION_DEALERS = {"DLR-NB", "DLR-KF", "DLR-HM", "DLR-SL"}  # DLR-OC quotes equit
 
 
 @pytest.fixture
-def commit(django_capture_on_commit_callbacks: Any) -> Callable[[Callable[[], Any]], Any]:
-    """Run ``action`` and then its on-commit work (sends to the dealers, publishes), as a real commit would."""
+def commit(django_capture_on_commit_callbacks: Any) -> Iterator[Callable[[Callable[[], Any]], Any]]:
+    """Run ``action`` and then its on-commit work (sends to the dealers, publishes), as a real commit would.
+
+    What that work left in Redis (the stream, fills' markouts due) goes afterwards: the database rolls back, Redis does not.
+    """
 
     def run(action: Callable[[], Any]) -> Any:
         with django_capture_on_commit_callbacks(execute=True):
             return action()
 
-    return run
+    yield run
+    redis_client().delete(settings.GATEWAY_ORDER_STREAM, DUE_KEY)
 
 
 def sent() -> list[dict[str, str]]:
@@ -250,6 +256,14 @@ def test_quotes_build_the_ladder_best_first_and_a_click_trades_the_whole_order_w
     # and a redelivered last look changes nothing
     assert apply(commit, last_look(hits[0])) == 0
     assert Fill.objects.filter(parent=order).count() == 1
+
+    # and the fill's markouts are due; the 30-second one joins the winner's record, not the router's venue scores
+    due = {m.decode() if isinstance(m, bytes) else m for m in redis_client().zrange(DUE_KEY, 0, -1)}
+    assert due >= {f"{fill.pk}:{h}" for h in (1, 5, 30, 60)}
+    markouts_record([(fill.pk, 30)])
+    score = DealerScore.objects.get(venue__code="DLR-NB")
+    assert score.markouts == 1
+    assert not VenueMarkout.objects.filter(venue__code="DLR-NB").exists()
 
 
 def test_a_click_on_an_expired_quote_is_refused_with_the_reason_and_sends_nothing(demo: None, commit: Any) -> None:
