@@ -23,18 +23,12 @@
   let retryMs = 500;
   let activeId = null; // the order row that takes the Tab stop (roving tabindex)
 
-  const { qty, px, time } = window.fmt;
+  const { qty, px, time, el } = window.fmt;
   const rfq = window.Rfq || { onConnect() {}, onMessage() {}, onOrderDetail() {} }; // the page may come without it
   // fmt wants strings; the API sends integers for some fields (age_ms, delay_us, ...).
   const q = (v) => (v == null ? "" : qty(String(v)));
   const p = (v) => (v == null ? "" : px(String(v)));
 
-  function el(tag, cls, text) {
-    const node = document.createElement(tag);
-    if (cls) node.className = cls;
-    if (text != null) node.textContent = String(text);
-    return node;
-  }
   function cell(text, cls) {
     const td = document.createElement("td");
     td.textContent = text == null ? "" : text;

@@ -8,7 +8,7 @@
 // Every piece of data reaches the page through textContent, never as HTML.
 "use strict";
 window.Rfq = (function () {
-  const { qty, px, time } = window.fmt;
+  const { qty, px, time, el } = window.fmt;
   const q = (v) => (v == null ? "" : qty(String(v)));
   const p = (v) => (v == null ? "" : px(String(v)));
 
@@ -27,12 +27,6 @@ window.Rfq = (function () {
   const cards = new Map(); // rfq id -> card (below)
   let ticker = null;
 
-  function el(tag, cls, text) {
-    const node = document.createElement(tag);
-    if (cls) node.className = cls;
-    if (text != null) node.textContent = String(text);
-    return node;
-  }
   // Write only what changed: a live update then costs no layout, and a screen reader hears no repeat.
   function setText(node, text) {
     const value = text == null ? "" : String(text);
