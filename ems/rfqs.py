@@ -58,7 +58,7 @@ from ems.models import DealerScore, Execution, Rfq, RfqLogEntry
 from oms.models import Instrument, ParentOrder
 from oms.services import Overfill, order_event_append, parent_order_fill
 from trading.clock import epoch_ns, from_epoch_ns
-from trading.enums import AssetClass, Side, VenueKind
+from trading.enums import AssetClass, OrdType, Side, VenueKind
 from trading.numbers import ZERO, plain
 from trading.rfq import (
     DealerView,
@@ -265,7 +265,7 @@ def rfq_start(parent: ParentOrder, *, options: RfqOptions, initiator: RfqInitiat
         raise RfqRefused(f"RFQ {open_rfq.pk} is still {open_rfq.state.lower()} on order #{parent.pk}: one at a time")
     instrument = parent.instrument
     side = Side(parent.side)
-    limit = parent.limit_px if parent.ord_type == "LIMIT" else None
+    limit = _limit(parent)
     if options.threshold_px is not None:
         if options.threshold_px % instrument.tick_size != 0:
             raise RfqInvalid(f"invalid `threshold_px`, was {options.threshold_px}: not on the tick {instrument.tick_size}")
@@ -364,6 +364,19 @@ def rfq_request(*, parent_id: int, given: Mapping[str, Any], actor: str, initiat
     return rfq
 
 
+def _limit(parent: ParentOrder) -> Decimal | None:
+    """The order's limit price, if it is a limit order: no hit and no threshold may go past it."""
+    return parent.limit_px if parent.ord_type == OrdType.LIMIT else None
+
+
+def _locked(**lookup: Any) -> tuple[ParentOrder, Rfq, RfqBook]:
+    """Lock the request's parent, then the request (the lock order), and load its book; ``Rfq.DoesNotExist`` if none."""
+    parent_id = Rfq.objects.values_list("parent_id", flat=True).get(**lookup)
+    parent = ParentOrder.objects.locked().get(pk=parent_id)
+    rfq = Rfq.objects.select_for_update().get(**lookup)
+    return parent, rfq, book_load(rfq.book)
+
+
 # --- the dealers' answers ---------------------------------------------------------------------
 
 
@@ -396,13 +409,11 @@ def rfq_apply(messages: Iterable[dict[str, str]]) -> int:
 
 @transaction.atomic
 def _apply_one(message: Quote | QuoteRequestReject | LastLookReport) -> int:
-    parent_id = Rfq.objects.filter(quote_req_id=message.quote_req_id).values_list("parent_id", flat=True).first()
-    if parent_id is None:
+    try:
+        parent, rfq, book = _locked(quote_req_id=message.quote_req_id)
+    except Rfq.DoesNotExist:
         log.warning("dropping %s for unknown request %s", type(message).__name__, message.quote_req_id)
         return 0
-    parent = ParentOrder.objects.locked().get(pk=parent_id)
-    rfq = Rfq.objects.select_for_update().get(quote_req_id=message.quote_req_id)
-    book = book_load(rfq.book)
     now = timezone.now()
     now_ns = epoch_ns(now)
     try:
@@ -471,21 +482,9 @@ def rfq_hit(*, rfq_id: int, quote_id: str, actor: str, qty: Decimal | None = Non
     expired or was replaced, the grace period runs, a last look is pending, the
     price is past the order's limit. Nothing is sent then.
     """
-    parent_id = Rfq.objects.values_list("parent_id", flat=True).get(pk=rfq_id)
-    parent = ParentOrder.objects.locked().get(pk=parent_id)
-    rfq = Rfq.objects.select_for_update().get(pk=rfq_id)
-    book = book_load(rfq.book)
+    parent, rfq, book = _locked(pk=rfq_id)
     now = timezone.now()
-    entry = book.quote(quote_id)
-    limit = parent.limit_px if parent.ord_type == "LIMIT" else None
-    if entry is not None and limit is not None:
-        trade_side = side or book.request.side.shown_side or Side(parent.side)
-        px = entry.px(trade_side)
-        if px is not None and (px - limit) * trade_side.sign > 0:
-            raise RfqRefused(f"{entry.dealer} at {px} is past the order's limit {limit}: nothing was sent")
-    if qty is None and entry is not None and book.request.allow_partial:
-        qty = min(entry.size(side or book.request.side.shown_side or Side(parent.side)), book.leaves_qty) or None
-    step = quote_hit(book, quote_id=quote_id, now_ns=epoch_ns(now), qty=qty, side=side)
+    step = quote_hit(book, quote_id=quote_id, now_ns=epoch_ns(now), qty=qty, side=side, limit_px=_limit(parent))
     order_event_append(
         parent=parent,
         kind="RFQ_HIT",
@@ -500,10 +499,7 @@ def rfq_hit(*, rfq_id: int, quote_id: str, actor: str, qty: Decimal | None = Non
 @transaction.atomic
 def rfq_withdraw(*, rfq_id: int, actor: str, reason: str = "") -> Rfq:
     """Cancel an open request (``RfqRefused`` while a last look is pending, or once it has ended)."""
-    parent_id = Rfq.objects.values_list("parent_id", flat=True).get(pk=rfq_id)
-    parent = ParentOrder.objects.locked().get(pk=parent_id)
-    rfq = Rfq.objects.select_for_update().get(pk=rfq_id)
-    book = book_load(rfq.book)
+    parent, rfq, book = _locked(pk=rfq_id)
     now = timezone.now()
     step = rfq_cancel(book, now_ns=epoch_ns(now), reason=reason or f"cancelled by {actor}")
     _saved(rfq, parent, step, before=book, now=now)
@@ -533,12 +529,9 @@ def rfq_active(parent: ParentOrder) -> bool:
 @transaction.atomic
 def rfq_wake(*, rfq_id: int, now: datetime | None = None) -> bool:
     """Expire what is due on the request (quotes, the window). Safe at any time; return True if it changed."""
-    parent_id = Rfq.objects.values_list("parent_id", flat=True).get(pk=rfq_id)
-    parent = ParentOrder.objects.locked().get(pk=parent_id)
-    rfq = Rfq.objects.select_for_update().get(pk=rfq_id)
-    if RfqState(rfq.state).is_terminal:
+    parent, rfq, book = _locked(pk=rfq_id)
+    if book.state.is_terminal:
         return False
-    book = book_load(rfq.book)
     now = now or timezone.now()
     step = rfq_tick(book, now_ns=epoch_ns(now))
     if step.book == book:

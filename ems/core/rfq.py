@@ -822,14 +822,24 @@ def allocate(rows: Sequence[LadderRow], qty: Decimal) -> tuple[Allocation, ...]:
     return tuple(out)
 
 
-def quote_hit(book: RfqBook, *, quote_id: str, now_ns: int, qty: Decimal | None = None, side: Side | None = None) -> RfqStep:
-    """The trader clicks a quote: hit it fill-or-kill for ``qty`` (default: all that is left).
+def quote_hit(
+    book: RfqBook,
+    *,
+    quote_id: str,
+    now_ns: int,
+    qty: Decimal | None = None,
+    side: Side | None = None,
+    limit_px: Decimal | None = None,
+) -> RfqStep:
+    """The trader clicks a quote: hit it fill-or-kill for ``qty``.
 
-    ``side`` is needed on a two-way request only (BUY lifts the offer, SELL hits
-    the bid). Raise ``RfqRefused`` if the request is not open, the quote is not
-    on the ladder (unknown, expired, replaced, hidden by the grace period), or
-    the quantity exceeds the request or the quote, or is partial when partial
-    fills are not allowed.
+    ``qty`` defaults to all that is left, or, when partial fills are allowed,
+    to as much of that as the quote shows. ``side`` is needed on a two-way
+    request only (BUY lifts the offer, SELL hits the bid). ``limit_px`` is the
+    order's limit. Raise ``RfqRefused`` if the request is not open, the quote is
+    not on the ladder (unknown, expired, replaced, hidden by the grace period),
+    its price is past the limit, or the quantity exceeds the request or the
+    quote, or is partial when partial fills are not allowed.
     """
     d = _Draft(book, now_ns)
     _expire(d)
@@ -849,8 +859,11 @@ def quote_hit(book: RfqBook, *, quote_id: str, now_ns: int, qty: Decimal | None 
     px = entry.px(side)
     if px is None:
         raise RfqRefused(f"{entry.dealer} shows no {'offer' if side is Side.BUY else 'bid'}")
-    qty = book.leaves_qty if qty is None else qty
+    if limit_px is not None and not _within(px, limit_px, side):
+        raise RfqRefused(f"{entry.dealer} at {px} is past the order's limit {limit_px}: nothing was sent")
     size = entry.size(side)
+    if qty is None:
+        qty = min(size, book.leaves_qty) if book.request.allow_partial else book.leaves_qty
     if qty <= 0:
         raise RfqRefused(f"invalid quantity {qty}")
     if qty > book.leaves_qty:

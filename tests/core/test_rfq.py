@@ -604,6 +604,21 @@ def test_a_click_sends_one_fill_or_kill_hit_for_the_whole_quantity() -> None:
     assert step.log[-1].reason == "clicked by the trader: buy 1000 at 100.02 from DLR_B"
 
 
+def test_a_click_past_the_orders_limit_is_refused_and_one_at_it_is_sent() -> None:
+    book = book_with_offers(("DLR_A", "100.05", "1000"), ("DLR_B", "100.02", "1000"))
+    with pytest.raises(RfqRefused) as info:
+        quote_hit(book, quote_id="Q1", now_ns=T0 + 3 * SEC, limit_px=D("100.04"))
+    assert info.value.reason == "DLR_A at 100.05 is past the order's limit 100.04: nothing was sent"
+    step = quote_hit(book, quote_id="Q2", now_ns=T0 + 3 * SEC, limit_px=D("100.02"))
+    assert [r.price for r in responses(step)] == [D("100.02")]
+
+
+def test_a_click_on_a_request_allowing_partial_fills_takes_what_the_quote_shows_by_default() -> None:
+    book = book_with_offers(("DLR_A", "100.05", "1000"), ("DLR_B", "100.02", "600"), allow_partial=True)
+    step = quote_hit(book, quote_id="Q2", now_ns=T0 + 3 * SEC)
+    assert [r.order_qty for r in responses(step)] == [D(600)]
+
+
 @pytest.mark.parametrize(
     ("quote_id", "qty", "why"),
     [
