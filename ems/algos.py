@@ -238,14 +238,12 @@ def execution_start(*, parent_id: int) -> Execution | None:
 
 def _rfq_first(parent: ParentOrder, execution: Execution, *, params: AlgoParams, explicit: bool, now: datetime) -> None:
     """Open the order's first request for quote; a request that cannot open stops the execution with the reason."""
-    from ems.rfqs import RfqInvalid, RfqOptions, RfqRefused, rfq_start
-    from oms import roles
+    from ems.rfqs import RfqInvalid, RfqOptions, RfqRefused, initiator_of, rfq_start
 
     if not explicit:
         initiator, actor = RfqInitiator.MATRIX, ACTOR
     else:
-        pm = roles.has_role(parent.created_by, roles.PM) and not roles.sees_all_orders(parent.created_by)
-        initiator, actor = (RfqInitiator.PM if pm else RfqInitiator.TRADER), parent.created_by.get_username()
+        initiator, actor = initiator_of(parent.created_by), parent.created_by.get_username()
     execution.next_tick_at = None  # an RFQ does not tick: the dealers' answers and its expiries drive it
     execution.save(update_fields=["next_tick_at", "updated_at"])
     try:

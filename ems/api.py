@@ -19,11 +19,20 @@ from rest_framework.views import APIView
 
 from ems.core.algos import ParamError
 from ems.models import Rfq
-from ems.rfqs import ACTIVE, RfqInvalid, RfqRefused, dealers_ranked, rfq_hit, rfq_request, rfq_snapshot, rfq_withdraw
+from ems.rfqs import (
+    ACTIVE,
+    RfqInvalid,
+    RfqRefused,
+    dealers_ranked,
+    initiator_of,
+    rfq_hit,
+    rfq_request,
+    rfq_snapshot,
+    rfq_withdraw,
+)
 from oms import roles
 from oms.api.errors import error_body
 from trading.enums import Side
-from trading.rfq import RfqInitiator
 
 
 class RfqStartSerializer(serializers.Serializer[Any]):
@@ -82,9 +91,10 @@ class RfqViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         order_id = data.pop("order")
         if not roles.orders_for(request.user).filter(pk=order_id).exists():
             return _invalid(f"order #{order_id} is not one of yours", "order")
-        initiator = RfqInitiator.TRADER if roles.sees_all_orders(request.user) else RfqInitiator.PM
         try:
-            rfq = rfq_request(parent_id=order_id, given=data, actor=request.user.get_username(), initiator=initiator)
+            rfq = rfq_request(
+                parent_id=order_id, given=data, actor=request.user.get_username(), initiator=initiator_of(request.user)
+            )
         except ParamError as exc:
             return _invalid(exc.message, exc.field)
         except RfqInvalid as exc:

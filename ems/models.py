@@ -222,7 +222,6 @@ class Rfq(models.Model):
     book = models.JSONField()
     version = models.PositiveIntegerField(default=1)
     wakeup_at = models.DateTimeField(null=True, blank=True, help_text="when a quote or the request next expires")
-    scored = models.BooleanField(default=False, help_text="the dealers' scorecard took this request's outcome")
     opened_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
 

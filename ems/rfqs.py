@@ -110,6 +110,13 @@ class RfqOptions:
         )
 
 
+def initiator_of(user: Any) -> RfqInitiator:
+    """Who starts a request a user asks for: a PM for their own portfolios, otherwise the trading desk."""
+    from oms import roles
+
+    return RfqInitiator.TRADER if roles.sees_all_orders(user) else RfqInitiator.PM
+
+
 def rfq_policy() -> RfqPolicy:
     """The desk's auction settings (``settings.RFQ_*``)."""
     return RfqPolicy(
@@ -584,12 +591,8 @@ def _saved(rfq: Rfq, parent: ParentOrder, step: RfqStep, *, before: RfqBook | No
         rfq.version += 1
     _wakeup_schedule(rfq, book, now=now)
     ended = book.state.is_terminal and (before is None or not before.state.is_terminal)
-    if ended:
-        rfq.wakeup_at = None
-        if not rfq.scored:
-            mid, _source = composite_mid(parent.instrument)
-            _scorecard_record(book, mid)
-            rfq.scored = True
+    if ended:  # once: a request that ended never changes again (and has no wake-up left)
+        _scorecard_record(book, composite_mid(parent.instrument)[0])
     rfq.save()
     RfqLogEntry.objects.bulk_create(
         RfqLogEntry(

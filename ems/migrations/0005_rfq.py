@@ -54,7 +54,6 @@ class Migration(migrations.Migration):
                 ('book', models.JSONField()),
                 ('version', models.PositiveIntegerField(default=1)),
                 ('wakeup_at', models.DateTimeField(blank=True, help_text='when a quote or the request next expires', null=True)),
-                ('scored', models.BooleanField(default=False, help_text="the dealers' scorecard took this request's outcome")),
                 ('opened_at', models.DateTimeField()),
                 ('closed_at', models.DateTimeField(blank=True, null=True)),
                 ('parent', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='rfqs', to='oms.parentorder')),
