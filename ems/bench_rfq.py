@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import sys
 import threading
 import time
@@ -54,8 +55,6 @@ _GROUP: Final = "bench-rfq"
 
 
 def parse_args(argv: Sequence[str] | None = None) -> tuple[LoadConfig, int, int]:
-    import os
-
     parser = argparse.ArgumentParser(prog="python -m ems.bench_rfq", description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--interval-ms", type=int, default=300)
