@@ -113,6 +113,7 @@ DEFAULT_RULES: Final[tuple[Rule, ...]] = (
         30,
         Strategy.IS,
         "volatile market: trade faster to cut the timing risk",
+        urgency=Urgency.MEDIUM,  # a patient order follows the volume (patient-large): measured cheaper, volatile or not
         volatility_regime="VOLATILE",
         min_adv_share=_D("0.005"),
     ),
