@@ -34,6 +34,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # the Swagger UI's files, served as our own static files
     "channels",
     "oms",
     "ems",
@@ -133,6 +136,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
+LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=5)  # failed web logins per username or address ...
+LOGIN_WINDOW_SECONDS = env.int("LOGIN_WINDOW_SECONDS", default=300)  # ... within this window lock it (config.login)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -141,10 +146,40 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["oms.api.parsers.DecimalJSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "oms.api.errors.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
+}
+
+# The OpenAPI 3 document (/api/schema/) is generated from the views and serializers; /api/docs/ browses it. Both need a
+# login: the schema holds no data, but a trading system does not advertise its surface to anonymous callers.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Smart Trading OMS/EMS API",
+    "VERSION": "0.1.0",
+    "DESCRIPTION": (
+        "Submit, amend and cancel parent orders; read fills and positions; ask dealers for quotes (RFQ).\n\n"
+        "**Authentication**: send `Authorization: Token <key>` (the blotter's browser session works too).\n\n"
+        '**Errors**: every 4xx has one shape, `{"error": {"status", "code", "message", "fields"}}`, where '
+        "`fields` maps each bad field to its reasons; a 5xx says only that it failed.\n\n"
+        '**Numbers**: quantities, prices and money are decimal strings (`"101.50"`), never binary floats; a JSON number '
+        "in a request is read as the exact decimal written."
+    ),
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SERVE_INCLUDE_SCHEMA": False,  # the schema endpoint itself is not part of the API
+    "COMPONENT_SPLIT_REQUEST": True,  # request bodies get their own components: read-only fields are not asked for
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "oms.api.schema.document_unauthorized"],
+    "ENUM_NAME_OVERRIDES": {
+        "SideEnum": "oms.api.schema.ORDER_SIDES",
+        "RfqSideEnum": "oms.api.schema.RFQ_SIDES",
+        "AssetClassEnum": "oms.api.schema.ASSET_CLASSES",
+    },
+    # The docs page's scripts, styles and favicon come from drf_spectacular_sidecar's static files, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- i18n, static -------------------------------------------------------------------

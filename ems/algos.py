@@ -607,6 +607,15 @@ def execution_cancel(*, parent_id: int, actor: str) -> None:
 
 
 @transaction.atomic
+def venue_halt(*, venue: str, actor: str) -> int:
+    """Cancel every child working at ``venue`` (a venue kill switch); the parents go on elsewhere. Return how many."""
+    count = 0
+    for child in ChildOrder.objects.filter(venue__code=venue).exclude(status__in=TERMINAL).select_related("parent"):
+        count += child_order_cancel(child, reason=f"venue {venue} halted by a kill switch, by {actor}")
+    return count
+
+
+@transaction.atomic
 def execution_amend(*, parent_id: int, actor: str) -> None:
     """Cancel every working child, then apply the parent's pending amend once none works (``parent_settle``)."""
     parent = ParentOrder.objects.locked().get(pk=parent_id)
@@ -631,6 +640,8 @@ def parent_settle(parent: ParentOrder) -> None:
         return
     changes = parent_order_amend_finish(parent=parent)
     execution = Execution.objects.filter(parent=parent).first()
+    if execution is not None and OrdStatus(parent.status).is_terminal:  # a kill switch cancelled it instead
+        execution_finish(execution, status=Execution.STOPPED, reason=f"order {parent.status.lower()}")
     if changes is None or execution is None:
         return
     _segment_restart(parent, execution, changes)

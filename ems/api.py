@@ -10,6 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -17,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.fields import enum_choices
 from ems.core.algos import ParamError
 from ems.models import Rfq
 from ems.rfqs import (
@@ -31,8 +34,10 @@ from ems.rfqs import (
     rfq_withdraw,
 )
 from oms import roles
-from oms.api.errors import error_body
-from trading.enums import Side
+from oms.api.errors import error_body, error_responses
+from oms.api.pagination import BoundedLimitOffsetPagination
+from trading.enums import AssetClass, Side
+from trading.rfq import QuoteState, RfqInitiator, RfqSide, RfqState
 
 
 class RfqStartSerializer(serializers.Serializer[Any]):
@@ -51,7 +56,133 @@ class RfqStartSerializer(serializers.Serializer[Any]):
 class RfqHitSerializer(serializers.Serializer[Any]):
     quote_id = serializers.CharField(max_length=64)
     qty = serializers.DecimalField(max_digits=30, decimal_places=4, required=False, allow_null=True, min_value=Decimal(0))
-    side = serializers.ChoiceField(choices=[s.value for s in Side], required=False, allow_null=True)
+    side = serializers.ChoiceField(choices=enum_choices(Side), required=False, allow_null=True)
+
+
+# --- response shapes: what ``rfq_snapshot`` and ``dealers_ranked`` return, declared for the OpenAPI schema -------------
+
+
+def _decimal(*, allow_null: bool = False, help_text: str = "") -> serializers.DecimalField:
+    """A decimal as the snapshot writes it: a plain string at the precision it has (no fixed digits)."""
+    return serializers.DecimalField(max_digits=None, decimal_places=None, allow_null=allow_null, help_text=help_text)
+
+
+def _choice(enum: Any) -> serializers.ChoiceField:
+    """The same choices, labels included, as the models' columns: the schema then names one enum per concept."""
+    return serializers.ChoiceField(choices=enum_choices(enum))
+
+
+class RfqLegSerializer(serializers.Serializer[Any]):
+    symbol = serializers.CharField()
+    side = _choice(Side)
+    ratio = _decimal(help_text="units of this leg per unit of the package")
+
+
+class RfqLadderRowSerializer(serializers.Serializer[Any]):
+    quote_id = serializers.CharField()
+    dealer = serializers.CharField()
+    side = _choice(Side)
+    px = _decimal()
+    size = _decimal()
+    improvement_bps = _decimal(allow_null=True, help_text="against the composite mid, positive is better for us; null: no mid")
+    time_left_ms = serializers.IntegerField(help_text="until the quote or the window ends, whichever comes first")
+
+
+class RfqLadderSerializer(serializers.Serializer[Any]):
+    mid = _decimal(allow_null=True, help_text="the composite mid improvement is measured against")
+    mid_source = serializers.CharField(allow_null=True)
+    offers = RfqLadderRowSerializer(many=True, help_text="for a buyer, lowest first")
+    bids = RfqLadderRowSerializer(many=True, help_text="for a seller, highest first")
+    hidden = serializers.IntegerField(help_text="live quotes held back by the grace period")
+
+
+class RfqQuoteSerializer(serializers.Serializer[Any]):
+    quote_id = serializers.CharField()
+    dealer = serializers.CharField()
+    bid_px = _decimal(allow_null=True)
+    offer_px = _decimal(allow_null=True)
+    bid_size = _decimal()
+    offer_size = _decimal()
+    state = _choice(QuoteState)
+    arrived_at = serializers.DateTimeField()
+    valid_until = serializers.DateTimeField()
+
+
+class RfqDeclineSerializer(serializers.Serializer[Any]):
+    dealer = serializers.CharField()
+    reason = serializers.CharField()
+    text = serializers.CharField(allow_blank=True)
+    at = serializers.DateTimeField()
+
+
+class RfqHitSentSerializer(serializers.Serializer[Any]):
+    quote_resp_id = serializers.CharField()
+    quote_id = serializers.CharField()
+    dealer = serializers.CharField()
+    side = _choice(Side)
+    qty = _decimal()
+    px = _decimal()
+    accepted = serializers.BooleanField(allow_null=True, help_text="null while the dealer's last look runs")
+    reason = serializers.CharField(allow_blank=True, help_text="the dealer's, on a reject")
+
+
+class RfqLogSerializer(serializers.Serializer[Any]):
+    at = serializers.DateTimeField()
+    event = serializers.CharField()
+    state = serializers.CharField()
+    reason = serializers.CharField(allow_blank=True)
+    dealer = serializers.CharField(allow_blank=True)
+    quote_id = serializers.CharField(allow_blank=True)
+
+
+class RfqSerializer(serializers.Serializer[Any]):
+    """A request for quote as the trader sees it now (``ems.rfqs.rfq_snapshot``)."""
+
+    id = serializers.IntegerField()
+    version = serializers.IntegerField(help_text="grows with each change: keep the newest snapshot")
+    quote_req_id = serializers.CharField()
+    order = serializers.IntegerField(help_text="the parent order's id")
+    symbol = serializers.CharField()
+    description = serializers.CharField()
+    side = _choice(RfqSide)
+    qty = _decimal()
+    filled_qty = _decimal()
+    avg_px = _decimal(allow_null=True)
+    state = _choice(RfqState)
+    reason = serializers.CharField(allow_blank=True, help_text="why it ended, once it has")
+    initiator = _choice(RfqInitiator)
+    started_by = serializers.CharField()
+    dealers = serializers.ListField(child=serializers.CharField(), help_text="the dealers asked, in rank order")
+    selection = serializers.DictField(
+        child=serializers.DictField(child=serializers.CharField()),
+        help_text="`chosen` and `excluded`: per dealer, why it was asked or left out",
+    )
+    legs = RfqLegSerializer(many=True)
+    opened_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    grace_ends_at = serializers.DateTimeField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+    as_of = serializers.DateTimeField()
+    time_left_ms = serializers.IntegerField()
+    threshold_px = _decimal(allow_null=True)
+    allow_partial = serializers.BooleanField()
+    anonymous = serializers.BooleanField()
+    ladder = RfqLadderSerializer()
+    quotes = RfqQuoteSerializer(many=True)
+    declines = RfqDeclineSerializer(many=True)
+    hits = RfqHitSentSerializer(many=True)
+    log = RfqLogSerializer(many=True)
+
+
+class DealerSerializer(serializers.Serializer[Any]):
+    """A dealer of the RFQ panel with its rank and record (``ems.rfqs.dealers_ranked``)."""
+
+    code = serializers.CharField()
+    name = serializers.CharField()
+    covers = serializers.ListField(child=_choice(AssetClass))
+    rank = serializers.IntegerField(help_text="1 is best")
+    score = _decimal(allow_null=True, help_text="null: no record yet")
+    summary = serializers.CharField()
 
 
 def _conflict(exc: Exception) -> Response:
@@ -63,8 +194,22 @@ def _invalid(message: str, field: str | None = None) -> Response:
     return Response(error_body(status=400, code="rfq_invalid", message=message, fields=fields), status=status.HTTP_400_BAD_REQUEST)
 
 
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("active", OpenApiTypes.BOOL, description="`true`: only those open or waiting for a last look")
+        ],
+        responses={200: RfqSerializer},
+    ),
+    retrieve=extend_schema(responses={200: RfqSerializer, **error_responses(404)}),
+    create=extend_schema(request=RfqStartSerializer, responses={201: RfqSerializer, **error_responses(400, 403, 409)}),
+    hit=extend_schema(request=RfqHitSerializer, responses={202: RfqSerializer, **error_responses(400, 403, 404, 409)}),
+    cancel=extend_schema(request=None, responses={200: RfqSerializer, **error_responses(403, 404, 409)}),
+)
 class RfqViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Requests for quote. ``?active=true``: those open or waiting for a last look."""
+
+    pagination_class = BoundedLimitOffsetPagination
 
     def get_queryset(self) -> QuerySet[Rfq]:
         rfqs = Rfq.objects.filter(parent__in=roles.orders_for(self.request.user)).select_related(
@@ -138,5 +283,6 @@ class RfqViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 class DealerList(APIView):
     """The dealer panel in rank order: score, record, coverage."""
 
+    @extend_schema(responses={200: DealerSerializer(many=True)})
     def get(self, request: Request) -> Response:
         return Response(dealers_ranked())

@@ -1,3 +1,4 @@
+from decimal import Decimal
 from typing import Any
 
 from django.apps import AppConfig
@@ -50,6 +51,16 @@ class _Execution:
         from ems.tasks import execution_amend
 
         execution_amend.delay(parent_id, actor)
+
+    def marks(self, instrument_ids: list[int]) -> dict[int, Decimal]:
+        from ems.selectors import instrument_marks
+
+        return instrument_marks(instrument_ids=instrument_ids)
+
+    def venue_halt(self, venue: str, actor: str) -> None:
+        from ems.tasks import venue_halt
+
+        venue_halt.delay(venue, actor)
 
 
 class EmsConfig(AppConfig):

@@ -25,6 +25,7 @@ from config.redis import redis_client
 from ems.core.strategies import tighter_limit, working_tif
 from ems.models import ChildOrder, RoutingDecision
 from oms.models import ParentOrder
+from oms.selectors import venues_halted
 from oms.services import order_event_append
 from router.core.market import OPEN, RouteRequest, VenueBook
 from router.core.policy import Action, RoutePlan, VenueOrder, route
@@ -126,7 +127,7 @@ def place(
     done = parent.routing_decisions.count()
     if slice is None and done >= row.max_decisions:
         return Placement([], [], stop_reason=f"routing stopped after {done} decisions; {qty} left for a trader")
-    venues = list(Venue.objects.filter(active=True, kind__in=(VenueKind.LIT, VenueKind.DARK)))
+    venues = list(Venue.objects.filter(active=True, kind__in=(VenueKind.LIT, VenueKind.DARK)).exclude(code__in=venues_halted()))
     parent_limit = (
         parent.limit_px.quantize(instrument.tick_size) if parent.ord_type == OrdType.LIMIT and parent.limit_px is not None else None
     )

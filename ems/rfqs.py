@@ -56,6 +56,7 @@ from ems.core.rfq import (
 from ems.core.rfq_codec import book_dump, book_load
 from ems.models import DealerScore, Execution, Rfq, RfqLogEntry
 from oms.models import Instrument, ParentOrder
+from oms.selectors import venues_halted
 from oms.services import Overfill, order_event_append, parent_order_fill
 from trading.clock import epoch_ns, from_epoch_ns
 from trading.enums import AssetClass, OrdType, Side, VenueKind
@@ -130,11 +131,9 @@ def rfq_policy() -> RfqPolicy:
 
 
 def dealer_panel() -> dict[str, frozenset[AssetClass]]:
-    """Every active RFQ dealer and the asset classes it quotes."""
-    return {
-        code: frozenset(AssetClass(kind) for kind in covers or ())
-        for code, covers in Venue.objects.filter(kind=VenueKind.RFQ_DEALER, active=True).values_list("code", "covers")
-    }
+    """Every active RFQ dealer that no kill switch halts, and the asset classes it quotes."""
+    dealers = Venue.objects.filter(kind=VenueKind.RFQ_DEALER, active=True).exclude(code__in=venues_halted())
+    return {code: frozenset(AssetClass(kind) for kind in covers or ()) for code, covers in dealers.values_list("code", "covers")}
 
 
 _RECORD_FIELDS = tuple(DealerRecord.__dataclass_fields__)

@@ -1,9 +1,11 @@
+from decimal import Decimal
 from typing import Any
 
 from rest_framework.fields import DateTimeField
 
 from ems.models import ChildOrder, Execution, RoutingDecision
 from ems.serializers import ChildOrderSerializer, RoutingDecisionSerializer
+from oms.models import Instrument
 from trading.numbers import decimal_str
 
 
@@ -75,3 +77,15 @@ def execution_detail(*, parent_id: int) -> dict[str, Any] | None:
             for t in ticks
         ],
     }
+
+
+def instrument_marks(*, instrument_ids: list[int]) -> dict[int, Decimal]:
+    """Return each instrument's live mark that is known, by id: the NBBO mid, or an option's or package's theoretical value."""
+    from ems.rfqs import composite_mid
+
+    marks: dict[int, Decimal] = {}
+    for instrument in Instrument.objects.filter(pk__in=instrument_ids).select_related("underlying"):
+        mark, _ = composite_mid(instrument)
+        if mark is not None:
+            marks[instrument.pk] = mark
+    return marks

@@ -34,6 +34,11 @@ def execution_amend(parent_id: int, actor: str) -> None:
     algos.execution_amend(parent_id=parent_id, actor=actor)
 
 
+@shared_task(name="ems.venue_halt")
+def venue_halt(venue: str, actor: str) -> int:
+    return algos.venue_halt(venue=venue, actor=actor)
+
+
 @shared_task(name="ems.reports_apply", bind=True, max_retries=600)
 def reports_apply(self: Any, reports: list[dict[str, str]]) -> None:
     """Apply a batch; retried when a report arrived early or the database broke a lock cycle (deadlock).

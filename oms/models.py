@@ -126,6 +126,12 @@ class ParentOrder(models.Model):
     urgency = models.CharField(max_length=8, choices=enum_choices(Urgency), default=Urgency.MEDIUM)
     strategy = models.CharField(max_length=16, blank=True, help_text="the PM's choice of algo; blank: the selection matrix")
     strategy_params = models.JSONField(default=dict, blank=True, help_text="the algo's parameters, as given")
+    allocate_by = models.CharField(
+        max_length=8,
+        choices=[("QTY", "Qty"), ("RATIO", "Ratio")],
+        blank=True,
+        help_text="a block order's split among accounts (the allocations); blank: all to the portfolio",
+    )
     start_at = models.DateTimeField(null=True, blank=True, help_text="work from; blank: now")
     end_at = models.DateTimeField(null=True, blank=True, help_text="work until; blank: from the algo's duration")
     status = models.CharField(max_length=16, choices=enum_choices(OrdStatus), default=OrdStatus.PENDING_NEW)
@@ -259,3 +265,194 @@ class OrderEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise ValueError("order events are append-only: an event is never deleted")
+
+
+# --- block allocations ----------------------------------------------------------------------
+
+
+class Allocation(models.Model):
+    """One account's part of a block order: a target quantity or a ratio (``ParentOrder.allocate_by``).
+
+    Each fill is split among the order's allocations by ``oms.core.allocation``
+    and each share books to its account's portfolio.
+    """
+
+    parent = models.ForeignKey(ParentOrder, on_delete=models.PROTECT, related_name="allocations")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="allocations")
+    position = models.PositiveSmallIntegerField(help_text="1, 2, ... as given: the tie-break of leftover lots")
+    weight = QtyField(help_text="a target quantity or a ratio; only the proportions matter")
+    allocated_qty = QtyField(default=ZERO)
+
+    class Meta:
+        ordering = ["parent_id", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["parent", "account"], name="allocation_once_per_account"),
+            models.CheckConstraint(condition=Q(weight__gt=0), name="allocation_weight_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.parent_id} {self.account_id}: {self.weight}"
+
+
+class FillAllocation(models.Model):
+    """One account's share of a block fill, at the fill's price, with its share of the fee."""
+
+    fill = models.ForeignKey(Fill, on_delete=models.PROTECT, related_name="allocations")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="fill_allocations")
+    qty = QtyField()
+    fee = MoneyField(default=ZERO)
+
+    class Meta:
+        ordering = ["fill_id", "account_id"]
+        constraints = [models.UniqueConstraint(fields=["fill", "account"], name="fill_allocation_once")]
+
+    def __str__(self) -> str:
+        return f"{self.fill_id} -> {self.account_id}: {self.qty}"
+
+
+# --- pre-trade risk and the kill switch ----------------------------------------------------------
+
+
+class RiskLimit(models.Model):
+    """Pre-trade limits of one scope: the firm (no portfolio, no instrument), a portfolio, an instrument, or both;
+    optionally narrowed to one asset class (a collar of 10% suits a stock, not an option).
+
+    Every limit row whose scope covers an order applies; field by field the
+    strictest wins (``oms.core.risk.limits_tightest``). A blank field is no limit.
+    """
+
+    portfolio = models.ForeignKey(Portfolio, null=True, blank=True, on_delete=models.CASCADE, related_name="risk_limits")
+    instrument = models.ForeignKey(Instrument, null=True, blank=True, on_delete=models.CASCADE, related_name="risk_limits")
+    asset_class = models.CharField(
+        max_length=16, choices=enum_choices(AssetClass), blank=True, help_text="only orders in this asset class; blank: all"
+    )
+    max_order_qty = QtyField(null=True, blank=True, help_text="per order")
+    max_order_notional = MoneyField(null=True, blank=True, help_text="per order, qty x price x multiplier")
+    collar_bps = models.DecimalField(
+        max_digits=10, decimal_places=2, null=True, blank=True, help_text="a limit price at most this far from the reference"
+    )
+    credit_limit = MoneyField(null=True, blank=True, help_text="working orders' remaining notional plus today's fills")
+    max_position_qty = QtyField(null=True, blank=True, help_text="absolute position with working orders, worst case")
+    daily_notional = MoneyField(null=True, blank=True, help_text="notional of the orders submitted today")
+    max_orders = models.PositiveIntegerField(null=True, blank=True, help_text="throttle: new orders per window")
+    per_seconds = models.PositiveIntegerField(default=1, help_text="the throttle's window")
+    duplicate_seconds = models.PositiveIntegerField(
+        null=True, blank=True, help_text="an identical order within this many seconds is refused as a duplicate"
+    )
+    active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["portfolio_id", "instrument_id", "id"]
+        constraints = [models.CheckConstraint(condition=Q(per_seconds__gt=0), name="risk_limit_window_positive")]
+
+    def __str__(self) -> str:
+        return f"limits: {self.scope_label}"
+
+    @property
+    def scope_label(self) -> str:
+        parts = [str(part) for part in (self.portfolio, self.instrument) if part is not None]
+        return " / ".join(parts or ["firm"]) + (f" ({self.asset_class.lower()})" if self.asset_class else "")
+
+
+class Restriction(models.Model):
+    """The restricted list: no new order in ``instrument`` (for one portfolio, or firm-wide when blank)."""
+
+    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="restrictions")
+    portfolio = models.ForeignKey(Portfolio, null=True, blank=True, on_delete=models.CASCADE, related_name="restrictions")
+    reason = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["instrument_id", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.instrument} restricted: {self.reason}"
+
+
+class KillScope(models.TextChoices):
+    FIRM = "FIRM"
+    PORTFOLIO = "PORTFOLIO"
+    TRADER = "TRADER"
+    INSTRUMENT = "INSTRUMENT"
+    VENUE = "VENUE"
+
+
+class KillSwitch(models.Model):
+    """An engaged kill switch blocks new orders in its scope; engaging it cancelled what worked there.
+
+    A VENUE switch blocks routing to that venue (and RFQs to that dealer) and
+    cancelled the children working there; the parents go on elsewhere. Engaged
+    and released through ``oms.kill_switch`` only, each step audited in
+    ``KillSwitchEvent``; releasing needs the risk role.
+    """
+
+    scope = models.CharField(max_length=16, choices=KillScope.choices)
+    portfolio = models.ForeignKey(Portfolio, null=True, blank=True, on_delete=models.PROTECT, related_name="kill_switches")
+    trader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="kill_switches"
+    )
+    instrument = models.ForeignKey(Instrument, null=True, blank=True, on_delete=models.PROTECT, related_name="kill_switches")
+    venue = models.CharField(max_length=32, blank=True, help_text="a venue's or dealer's code")
+    reason = models.CharField(max_length=200)
+    engaged = models.BooleanField(default=True)
+    engaged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    engaged_at = models.DateTimeField(auto_now_add=True)
+    released_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(scope="FIRM", portfolio__isnull=True, trader__isnull=True, instrument__isnull=True, venue="")
+                    | Q(scope="PORTFOLIO", portfolio__isnull=False, trader__isnull=True, instrument__isnull=True, venue="")
+                    | Q(scope="TRADER", portfolio__isnull=True, trader__isnull=False, instrument__isnull=True, venue="")
+                    | Q(scope="INSTRUMENT", portfolio__isnull=True, trader__isnull=True, instrument__isnull=False, venue="")
+                    | (Q(scope="VENUE", portfolio__isnull=True, trader__isnull=True, instrument__isnull=True) & ~Q(venue=""))
+                ),
+                name="kill_switch_scope_target",
+            )
+        ]
+        indexes = [models.Index(fields=["engaged"])]
+
+    def __str__(self) -> str:
+        return f"kill switch {self.target_label}{'' if self.engaged else ' (released)'}"
+
+    @property
+    def target_label(self) -> str:
+        """The scope in words: "firm", "portfolio ALPHA", "trader bob", "instrument ACME", "venue DARK"."""
+        target = {
+            KillScope.FIRM: "",
+            KillScope.PORTFOLIO: str(self.portfolio),
+            KillScope.TRADER: self.trader.get_username() if self.trader else "",
+            KillScope.INSTRUMENT: str(self.instrument),
+            KillScope.VENUE: self.venue,
+        }[KillScope(self.scope)]
+        return f"{self.scope.lower()} {target}".strip()
+
+
+class KillSwitchEvent(models.Model):
+    """The kill switch's audit trail, append-only: who engaged or released it, why, and what it cancelled."""
+
+    switch = models.ForeignKey(KillSwitch, on_delete=models.PROTECT, related_name="events")
+    action = models.CharField(max_length=16)  # ENGAGED | RELEASED
+    actor = models.CharField(max_length=64)
+    reason = models.CharField(max_length=200, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.switch_id} {self.action} by {self.actor}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ValueError("kill switch events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError("kill switch events are append-only")

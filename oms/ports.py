@@ -4,6 +4,7 @@
 its implementation here when Django starts (``ems.apps``).
 """
 
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -39,6 +40,12 @@ class ExecutionPort(Protocol):
     def amend(self, parent_id: int, actor: str) -> None:
         """Cancel the parent's working children (asynchronously); the OMS applies the amend when none works."""
 
+    def marks(self, instrument_ids: list[int]) -> dict[int, Decimal]:
+        """Return the live mark of each instrument that has one, by id: the NBBO mid, or an option's theoretical value."""
+
+    def venue_halt(self, venue: str, actor: str) -> None:
+        """Cancel every child order working at ``venue`` (asynchronously): a venue kill switch was engaged."""
+
 
 class _NoExecution:
     def start(self, parent_id: int) -> None:
@@ -66,6 +73,12 @@ class _NoExecution:
         raise RuntimeError("no execution system registered: is the `ems` app installed?")
 
     def amend(self, parent_id: int, actor: str) -> None:
+        raise RuntimeError("no execution system registered: is the `ems` app installed?")
+
+    def marks(self, instrument_ids: list[int]) -> dict[int, Decimal]:
+        return {}
+
+    def venue_halt(self, venue: str, actor: str) -> None:
         raise RuntimeError("no execution system registered: is the `ems` app installed?")
 
 

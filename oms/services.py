@@ -1,21 +1,37 @@
 """The OMS's writes. Each is one transaction; each state change appends an event."""
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from oms import ports
 from oms.core.positions import LegTerms, cash_after_fill, package_leg_fills, position_after_fill
+from oms.core.risk import CheckOutcome, RiskCode
 from oms.core.validation import FieldError, order_check
 from oms.models import Fill, FillLeg, Instrument, OrderEvent, ParentOrder, Portfolio, Position
+from oms.risk import RiskTerms, order_risk_check, outcomes_json
+from oms.selectors import kill_switch_covering
 from trading.enums import OrdType, Side, TimeInForce, Urgency
 from trading.numbers import ZERO, avg_px, plain
 from trading.states import OrdEvent, OrdStatus, fill_event, next_status
+
+logger = logging.getLogger(__name__)
+
+# The order field a pre-trade failure points at, for the API's ``fields``; the rest are about the order as a whole.
+RISK_FIELDS: Final = {
+    RiskCode.RESTRICTED: "instrument",
+    RiskCode.MAX_QTY: "qty",
+    RiskCode.MAX_NOTIONAL: "qty",
+    RiskCode.POSITION_LIMIT: "qty",
+    RiskCode.PRICE_COLLAR: "limit_px",
+    RiskCode.NO_REFERENCE_PRICE: "ord_type",
+}
 
 
 class OrderRejected(Exception):
@@ -88,12 +104,17 @@ def order_event_append(
     )
 
 
-def parent_order_submit(*, user: Any, terms: OrderTerms, cl_ord_id: str = "") -> tuple[ParentOrder, bool]:
-    """Validate and store a new parent order, then start its execution once committed.
+def parent_order_submit(
+    *, user: Any, terms: OrderTerms, cl_ord_id: str = "", allow_duplicate: bool = False
+) -> tuple[ParentOrder, bool]:
+    """Validate, risk-check and store a new parent order, then start its execution once committed.
 
     Return ``(order, created)``. A retry with the same ``cl_ord_id`` and terms
     returns the first order and creates nothing; different terms raise
-    ``OrderConflict``. A bad order raises ``OrderRejected`` and stores nothing.
+    ``OrderConflict``. A bad order, or one a pre-trade check refuses, raises
+    ``OrderRejected`` and stores nothing; an accepted one logs every check's
+    outcome (``RISK_CHECK``). ``allow_duplicate`` lets through an order
+    identical to a recent one (the duplicate check).
     """
     if cl_ord_id:
         existing = _order_by_cl_ord_id(user, cl_ord_id)
@@ -114,7 +135,7 @@ def parent_order_submit(*, user: Any, terms: OrderTerms, cl_ord_id: str = "") ->
     if errors:
         raise OrderRejected(errors)
     try:
-        order = _parent_order_create(user=user, terms=terms, cl_ord_id=cl_ord_id)
+        order = _parent_order_create(user=user, terms=terms, cl_ord_id=cl_ord_id, allow_duplicate=allow_duplicate)
     except IntegrityError:
         existing = _order_by_cl_ord_id(user, cl_ord_id) if cl_ord_id else None
         if existing is None:
@@ -155,7 +176,17 @@ def _draft(*, user: Any, terms: OrderTerms, cl_ord_id: str) -> ParentOrder:
 
 
 @transaction.atomic
-def _parent_order_create(*, user: Any, terms: OrderTerms, cl_ord_id: str) -> ParentOrder:
+def _parent_order_create(*, user: Any, terms: OrderTerms, cl_ord_id: str, allow_duplicate: bool) -> ParentOrder:
+    Portfolio.objects.select_for_update().get(pk=terms.portfolio.pk)  # orders of a portfolio are checked one at a time
+    outcomes = order_risk_check(
+        terms=RiskTerms(terms.portfolio, terms.instrument, terms.side, terms.ord_type, terms.qty, terms.limit_px),
+        trader=user,
+        now=timezone.now(),
+        allow_duplicate=allow_duplicate,
+    )
+    errors = _risk_errors(outcomes)
+    if errors:
+        raise OrderRejected(errors)
     order = _draft(user=user, terms=terms, cl_ord_id=cl_ord_id)
     order.save()
     order_event_append(
@@ -175,6 +206,13 @@ def _parent_order_create(*, user: Any, terms: OrderTerms, cl_ord_id: str) -> Par
             "start_at": terms.start_at.isoformat() if terms.start_at else None,
             "end_at": terms.end_at.isoformat() if terms.end_at else None,
         },
+    )
+    order_event_append(
+        parent=order,
+        kind="RISK_CHECK",
+        actor="system:risk",
+        reason=f"passed {len(outcomes)} pre-trade checks" if outcomes else "no pre-trade limit applies",
+        data={"outcomes": outcomes_json(outcomes)},
     )
     parent_order_transition(parent=order, event=OrdEvent.ACCEPT, actor=user.get_username(), reason="passed order checks")
     order_id = order.pk
@@ -347,6 +385,8 @@ def parent_order_amend(*, parent_id: int, actor: str, changes: dict[str, Any]) -
     if status.is_terminal or status in (OrdStatus.PENDING_CANCEL, OrdStatus.PENDING_REPLACE, OrdStatus.PENDING_NEW):
         raise OrderStateError(f"order #{parent.pk} is {status.lower()}: it cannot be amended now")
     errors = _amend_check(parent, changes)
+    if not errors and ("qty" in changes or "limit_px" in changes):
+        errors = _amend_risk_check(parent, changes)
     if errors:
         raise OrderRejected(errors)
     before = OrdStatus(parent.status)
@@ -363,6 +403,27 @@ def parent_order_amend(*, parent_id: int, actor: str, changes: dict[str, Any]) -
     )
     transaction.on_commit(lambda: ports.execution.amend(parent_id, actor))
     return parent
+
+
+def _risk_errors(outcomes: list[CheckOutcome]) -> list[FieldError]:
+    failures = [outcome for outcome in outcomes if not outcome.passed]
+    if failures:
+        logger.info("refused by pre-trade risk: %s", "; ".join(f"{f.check}: {f.message}" for f in failures))
+    return [FieldError(RISK_FIELDS.get(f.check, "non_field_errors"), f.check.value, f.message) for f in failures]
+
+
+def _amend_risk_check(parent: ParentOrder, changes: dict[str, Any]) -> list[FieldError]:
+    """The pre-trade checks on the amended terms (a bigger size or a new limit must pass them like a new order)."""
+    portfolio = Portfolio.objects.select_for_update().get(pk=parent.portfolio_id)
+    terms = RiskTerms(
+        portfolio,
+        parent.instrument,
+        Side(parent.side),
+        OrdType(parent.ord_type),
+        changes.get("qty", parent.qty),
+        changes.get("limit_px", parent.limit_px),
+    )
+    return _risk_errors(order_risk_check(terms=terms, trader=parent.created_by, now=timezone.now(), replacing=parent))
 
 
 def _wire(value: Any) -> Any:
@@ -399,6 +460,12 @@ def parent_order_amend_finish(*, parent: ParentOrder) -> dict[str, Any] | None:
 
     The caller holds the parent's row lock.
     """
+    kill = kill_switch_covering(portfolio=parent.portfolio, instrument=parent.instrument, trader=parent.created_by)
+    if kill is not None:  # engaged while the amend pulled the children back: cancel, as it cancelled the rest
+        parent_order_transition(
+            parent=parent, event=OrdEvent.CANCEL, actor="system:risk", reason=f"kill switch {kill.target_label}: {kill.reason}"
+        )
+        return None
     request = parent.events.filter(kind="REPLACE_REQUEST").order_by("-id").first()
     changes: dict[str, Any] = dict(request.data) if request else {}
     if "qty" in changes and Decimal(changes["qty"]) <= parent.filled_qty:

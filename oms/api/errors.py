@@ -7,6 +7,10 @@ No stack trace ever reaches a client; 5xx bodies say only that it failed.
 
 from typing import Any
 
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.defaults import page_not_found
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -21,6 +25,44 @@ def _flatten(detail: Any) -> list[str]:
 
 def error_body(*, status: int, code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict[str, Any]:
     return {"error": {"status": status, "code": code, "message": message, "fields": fields or {}}}
+
+
+class ErrorDetailSerializer(serializers.Serializer[Any]):
+    status = serializers.IntegerField(help_text="The HTTP status, repeated.")
+    code = serializers.CharField(
+        help_text="What kind of error, for a program: `invalid`, `parse_error`, `order_rejected`, `conflict`, `order_state`, "
+        "`rfq_invalid`, `rfq_state`, `not_authenticated`, `authentication_failed`, `permission_denied`, `not_found`."
+    )
+    message = serializers.CharField(help_text="What went wrong, for a person.")
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        fields = super().get_fields()
+        # Declared here, not as a class attribute: `fields` is the Serializer's own attribute.
+        fields["fields"] = serializers.DictField(
+            child=serializers.ListField(child=serializers.CharField()),
+            help_text="Each bad field and its reasons; empty when no one field is to blame.",
+        )
+        return fields
+
+
+class ErrorSerializer(serializers.Serializer[Any]):
+    """The body of every 4xx response, as ``error_body`` builds it (the OpenAPI schema's one error component)."""
+
+    error = ErrorDetailSerializer()
+
+
+_ERROR_MEANINGS = {
+    400: "Bad input: `fields` names each bad field and why.",
+    401: "No credentials, or bad ones: send `Authorization: Token <key>`.",
+    403: "Your role may not do this.",
+    404: "No such object, or not one you may see.",
+    409: "The object's state refuses the action now (or a `cl_ord_id` was reused for other terms).",
+}
+
+
+def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
+    """Return the OpenAPI responses for these error statuses, all with the one error body."""
+    return {status: OpenApiResponse(ErrorSerializer, description=_ERROR_MEANINGS[status]) for status in statuses}
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -40,3 +82,15 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code = str(getattr(raw, "code", None) or getattr(exc, "default_code", "error"))
     response.data = error_body(status=response.status_code, code=str(code), message=message, fields=fields)
     return response
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 404 (``handler404``): under ``/api/``, the API's error body, even for a URL no route matches.
+
+    A detail URL whose id no route accepts (``/api/orders/1.5/``) never reaches a view, so without this a client
+    would get an HTML page instead of the one error shape.
+    """
+    if request.path.startswith("/api/"):
+        message = f"no such resource: `{request.path}`"
+        return JsonResponse(error_body(status=404, code="not_found", message=message), status=404)
+    return page_not_found(request, exception)

@@ -2,26 +2,41 @@
 
 from typing import Any, cast
 
+from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.fields import enum_choices
 from oms import ports
-from oms.models import Fill, Instrument, OrderEvent, ParentOrder, Portfolio, Position
+from oms.core.positions import PositionMark, position_mark
+from oms.models import (
+    Fill,
+    Instrument,
+    KillScope,
+    KillSwitch,
+    KillSwitchEvent,
+    OrderEvent,
+    ParentOrder,
+    Portfolio,
+    Position,
+    RiskLimit,
+)
 from trading.enums import OrdType, Side, TimeInForce, Urgency
-from trading.numbers import MAX_DIGITS, PX_DECIMALS, QTY_DECIMALS
+from trading.numbers import MAX_DIGITS, MONEY_DECIMALS, PX_DECIMALS, QTY_DECIMALS, decimal_str
 
 
 class OrderCreateSerializer(serializers.Serializer):
     cl_ord_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     portfolio = serializers.SlugRelatedField(slug_field="code", queryset=Portfolio.objects.all())
     instrument = serializers.SlugRelatedField(slug_field="symbol", queryset=Instrument.objects.all())
-    side = serializers.ChoiceField(choices=[s.value for s in Side])
-    ord_type = serializers.ChoiceField(choices=[t.value for t in OrdType], default=OrdType.LIMIT.value)
+    side = serializers.ChoiceField(choices=enum_choices(Side))
+    ord_type = serializers.ChoiceField(choices=enum_choices(OrdType), default=OrdType.LIMIT.value)
     qty = serializers.DecimalField(max_digits=MAX_DIGITS, decimal_places=QTY_DECIMALS)
     limit_px = serializers.DecimalField(
         max_digits=MAX_DIGITS, decimal_places=PX_DECIMALS, required=False, allow_null=True, default=None
     )
-    tif = serializers.ChoiceField(choices=[t.value for t in TimeInForce], default=TimeInForce.DAY.value)
-    urgency = serializers.ChoiceField(choices=[u.value for u in Urgency], default=Urgency.MEDIUM.value)
+    tif = serializers.ChoiceField(choices=enum_choices(TimeInForce), default=TimeInForce.DAY.value)
+    urgency = serializers.ChoiceField(choices=enum_choices(Urgency), default=Urgency.MEDIUM.value)
     strategy = serializers.CharField(max_length=16, required=False, allow_blank=True, default="")
     strategy_params = serializers.DictField(required=False, default=dict)
     start_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
@@ -42,7 +57,7 @@ class OrderAmendSerializer(serializers.Serializer):
 
     qty = serializers.DecimalField(max_digits=MAX_DIGITS, decimal_places=QTY_DECIMALS, required=False)
     limit_px = serializers.DecimalField(max_digits=MAX_DIGITS, decimal_places=PX_DECIMALS, required=False)
-    urgency = serializers.ChoiceField(choices=[u.value for u in Urgency], required=False)
+    urgency = serializers.ChoiceField(choices=enum_choices(Urgency), required=False)
     end_at = serializers.DateTimeField(required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -122,11 +137,146 @@ class OrderDetailSerializer(OrderSerializer):
         return ports.execution.routing_decisions(order.pk)
 
 
+class _PositionListSerializer(serializers.ListSerializer):
+    def to_representation(self, data: Any) -> list[Any]:
+        positions = list(data.all() if hasattr(data, "all") else data)
+        self._context["marks"] = ports.execution.marks(sorted({p.instrument_id for p in positions}))  # one call a page
+        return super().to_representation(positions)
+
+
 class PositionSerializer(serializers.ModelSerializer):
+    """A position with its P&L: realized from the fills, unrealized at the live mark (the NBBO mid, or an option's
+    theoretical value), else at the instrument's reference price (``mark_source`` says which); fees apart."""
+
     avg_cost = serializers.DecimalField(max_digits=MAX_DIGITS, decimal_places=PX_DECIMALS, read_only=True)
     portfolio: serializers.SlugRelatedField[Portfolio] = serializers.SlugRelatedField(slug_field="code", read_only=True)
     instrument: serializers.SlugRelatedField[Instrument] = serializers.SlugRelatedField(slug_field="symbol", read_only=True)
+    mark = serializers.SerializerMethodField()
+    mark_source = serializers.SerializerMethodField()
+    market_value = serializers.SerializerMethodField()
+    unrealized_pnl = serializers.SerializerMethodField()
 
     class Meta:
         model = Position
-        fields = ["portfolio", "instrument", "qty", "avg_cost", "realized_pnl", "fees", "updated_at"]
+        fields = [
+            "portfolio", "instrument", "qty", "avg_cost", "realized_pnl", "fees",
+            "mark", "mark_source", "market_value", "unrealized_pnl", "updated_at",
+        ]  # fmt: skip
+        list_serializer_class = _PositionListSerializer
+
+    def _marked(self, position: Position) -> tuple[PositionMark | None, str]:
+        """The position at its mark and the mark's source, worked out once per position."""
+        cache = self._context.setdefault("marked", {})
+        if position.pk not in cache:
+            marks = self.context.get("marks")
+            live = (marks if marks is not None else ports.execution.marks([position.instrument_id])).get(position.instrument_id)
+            mark, source = (live, "LIVE") if live else (position.instrument.ref_px or None, "REFERENCE")
+            multiplier = position.instrument.multiplier
+            cache[position.pk] = (position_mark(position.state, mark=mark, multiplier=multiplier), source) if mark else (None, "")
+        return cast(tuple[PositionMark | None, str], cache[position.pk])
+
+    @extend_schema_field(serializers.DecimalField(max_digits=MAX_DIGITS, decimal_places=PX_DECIMALS, allow_null=True))
+    def get_mark(self, position: Position) -> str | None:
+        marked, _ = self._marked(position)
+        return decimal_str(marked.mark) if marked else None
+
+    @extend_schema_field(serializers.ChoiceField(choices=["LIVE", "REFERENCE", ""]))
+    def get_mark_source(self, position: Position) -> str:
+        return self._marked(position)[1]
+
+    @extend_schema_field(serializers.DecimalField(max_digits=MAX_DIGITS, decimal_places=MONEY_DECIMALS, allow_null=True))
+    def get_market_value(self, position: Position) -> str | None:
+        marked, _ = self._marked(position)
+        return decimal_str(marked.market_value) if marked else None
+
+    @extend_schema_field(serializers.DecimalField(max_digits=MAX_DIGITS, decimal_places=MONEY_DECIMALS, allow_null=True))
+    def get_unrealized_pnl(self, position: Position) -> str | None:
+        marked, _ = self._marked(position)
+        return decimal_str(marked.unrealized_pnl) if marked else None
+
+
+class PortfolioSerializer(serializers.ModelSerializer):
+    """A portfolio with its cash and its accounts (the codes a block order allocates to)."""
+
+    owner: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    accounts: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+
+    class Meta:
+        model = Portfolio
+        fields = ["code", "name", "owner", "currency", "cash", "accounts"]
+
+
+class InstrumentLegSerializer(serializers.Serializer[Any]):
+    leg_no = serializers.IntegerField()
+    instrument = serializers.CharField(source="instrument.symbol")
+    side = serializers.CharField()
+    ratio = serializers.IntegerField()
+
+
+class InstrumentSerializer(serializers.ModelSerializer):
+    underlying: serializers.SlugRelatedField[Instrument] = serializers.SlugRelatedField(slug_field="symbol", read_only=True)
+    legs = InstrumentLegSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Instrument
+        fields = [
+            "symbol", "name", "asset_class", "currency", "tick_size", "lot_size", "multiplier", "ref_px",
+            "underlying", "strike", "expiry", "put_call", "structure", "legs", "active",
+        ]  # fmt: skip
+
+
+class KillSwitchEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = KillSwitchEvent
+        fields = ["action", "actor", "reason", "data", "created_at"]
+
+
+class KillSwitchSerializer(serializers.ModelSerializer):
+    """An engaged (or released) kill switch and its audit trail."""
+
+    portfolio: serializers.SlugRelatedField[Portfolio] = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    trader: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    instrument: serializers.SlugRelatedField[Instrument] = serializers.SlugRelatedField(slug_field="symbol", read_only=True)
+    engaged_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    released_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    target = serializers.CharField(source="target_label", read_only=True)
+    events = KillSwitchEventSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = KillSwitch
+        fields = [
+            "id", "scope", "target", "portfolio", "trader", "instrument", "venue", "reason",
+            "engaged", "engaged_by", "engaged_at", "released_by", "released_at", "events",
+        ]  # fmt: skip
+
+
+class KillSwitchEngageSerializer(serializers.Serializer[Any]):
+    """Engage: the scope and, but for FIRM, its one target."""
+
+    scope = serializers.ChoiceField(choices=[s.value for s in KillScope])
+    reason = serializers.CharField(max_length=200)
+    portfolio = serializers.SlugRelatedField(slug_field="code", queryset=Portfolio.objects.all(), required=False, allow_null=True)
+    trader = serializers.SlugRelatedField(
+        slug_field="username", queryset=get_user_model().objects.all(), required=False, allow_null=True
+    )
+    instrument = serializers.SlugRelatedField(
+        slug_field="symbol", queryset=Instrument.objects.all(), required=False, allow_null=True
+    )
+    venue = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+
+
+class KillSwitchReleaseSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class RiskLimitSerializer(serializers.ModelSerializer):
+    portfolio: serializers.SlugRelatedField[Portfolio] = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    instrument: serializers.SlugRelatedField[Instrument] = serializers.SlugRelatedField(slug_field="symbol", read_only=True)
+    scope = serializers.CharField(source="scope_label", read_only=True)
+
+    class Meta:
+        model = RiskLimit
+        fields = [
+            "id", "scope", "portfolio", "instrument", "max_order_qty", "max_order_notional", "collar_bps", "credit_limit",
+            "max_position_qty", "daily_notional", "max_orders", "per_seconds", "duplicate_seconds", "active", "updated_at",
+        ]  # fmt: skip

@@ -1,28 +1,59 @@
 from typing import Any, cast
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from oms import roles, services
-from oms.api.errors import error_body
+from oms.api.errors import error_body, error_responses
+from oms.api.filters import InstrumentFilter, OrderFilter, PositionFilter
+from oms.api.pagination import BoundedLimitOffsetPagination
+from oms.api.permissions import HasRole, SeesDesk
 from oms.api.serializers import (
     FillSerializer,
+    InstrumentSerializer,
+    KillSwitchEngageSerializer,
+    KillSwitchReleaseSerializer,
+    KillSwitchSerializer,
     OrderAmendSerializer,
     OrderCreateSerializer,
     OrderDetailSerializer,
     OrderSerializer,
+    PortfolioSerializer,
     PositionSerializer,
+    RiskLimitSerializer,
 )
-from oms.models import Fill, ParentOrder, Position
+from oms.kill_switch import KillSwitchDenied, KillSwitchInvalid, kill_switch_engage, kill_switch_release
+from oms.models import Fill, Instrument, KillScope, KillSwitch, ParentOrder, Portfolio, Position, RiskLimit
 from trading.enums import OrdType, Side, TimeInForce, Urgency
 
 
+@extend_schema_view(
+    retrieve=extend_schema(responses={200: OrderDetailSerializer, **error_responses(404)}),
+    create=extend_schema(
+        request=OrderCreateSerializer,
+        responses={
+            201: OrderDetailSerializer,
+            200: OpenApiResponse(OrderDetailSerializer, description="A retry: the order first sent with this `cl_ord_id`."),
+            **error_responses(400, 403, 409),
+        },
+    ),
+    cancel=extend_schema(request=None, responses={202: OrderDetailSerializer, **error_responses(403, 404, 409)}),
+    amend=extend_schema(
+        request=OrderAmendSerializer, responses={202: OrderDetailSerializer, **error_responses(400, 403, 404, 409)}
+    ),
+)
 class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Parent orders: a PM sees and submits for their own portfolios only."""
+
+    filterset_class = OrderFilter
+
+    pagination_class = BoundedLimitOffsetPagination
 
     def get_queryset(self) -> QuerySet[ParentOrder]:
         orders = roles.orders_for(self.request.user).select_related("portfolio", "instrument", "created_by")
@@ -103,7 +134,11 @@ def _rejected(rejected: services.OrderRejected) -> Response:
 
 
 class PositionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Positions of the portfolios the user may read, with realized and unrealized P&L."""
+
     serializer_class = PositionSerializer
+    filterset_class = PositionFilter
+    pagination_class = BoundedLimitOffsetPagination
 
     def get_queryset(self) -> QuerySet[Position]:
         return Position.objects.filter(portfolio__in=roles.portfolios_for(self.request.user)).select_related(
@@ -113,6 +148,95 @@ class PositionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 class FillViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = FillSerializer
+    pagination_class = BoundedLimitOffsetPagination
 
     def get_queryset(self) -> QuerySet[Fill]:
         return Fill.objects.filter(parent__portfolio__in=roles.portfolios_for(self.request.user)).order_by("-id")
+
+
+@extend_schema_view(retrieve=extend_schema(responses={200: PortfolioSerializer, **error_responses(404)}))
+class PortfolioViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The portfolios the user may trade (a PM: their own), by code, with cash and accounts."""
+
+    serializer_class = PortfolioSerializer
+    lookup_field = "code"
+
+    def get_queryset(self) -> QuerySet[Portfolio]:
+        return roles.portfolios_for(self.request.user).select_related("owner").prefetch_related("accounts")
+
+
+@extend_schema_view(retrieve=extend_schema(responses={200: InstrumentSerializer, **error_responses(404)}))
+class InstrumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Reference data, by symbol: tick, lot, multiplier, option terms, package legs. Any role may read it."""
+
+    serializer_class = InstrumentSerializer
+    lookup_field = "symbol"
+    lookup_value_regex = r"[^/]+"
+    filterset_class = InstrumentFilter
+    permission_classes = [IsAuthenticated, HasRole]
+
+    def get_queryset(self) -> QuerySet[Instrument]:
+        return Instrument.objects.select_related("underlying").prefetch_related("legs__instrument")
+
+
+class RiskLimitViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The pre-trade limits in force (managed in admin by the risk role). A PM sees the firm's and their portfolios'."""
+
+    serializer_class = RiskLimitSerializer
+
+    def get_queryset(self) -> QuerySet[RiskLimit]:
+        limits = RiskLimit.objects.filter(active=True).select_related("portfolio", "instrument")
+        if roles.sees_all_orders(self.request.user):
+            return limits
+        return limits.filter(Q(portfolio__isnull=True) | Q(portfolio__in=roles.portfolios_for(self.request.user)))
+
+
+@extend_schema_view(
+    retrieve=extend_schema(responses={200: KillSwitchSerializer, **error_responses(403, 404)}),
+    create=extend_schema(request=KillSwitchEngageSerializer, responses={201: KillSwitchSerializer, **error_responses(400, 403)}),
+    release=extend_schema(request=KillSwitchReleaseSerializer, responses={200: KillSwitchSerializer, **error_responses(403, 404)}),
+)
+class KillSwitchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Kill switches: a trader or risk engages one (it cancels what works in its scope); only risk releases it."""
+
+    serializer_class = KillSwitchSerializer
+    filterset_fields = ["engaged", "scope"]
+    permission_classes = [IsAuthenticated, SeesDesk]
+
+    def get_queryset(self) -> QuerySet[KillSwitch]:
+        return KillSwitch.objects.select_related("portfolio", "trader", "instrument", "engaged_by", "released_by").prefetch_related(
+            "events"
+        )
+
+    def create(self, request: Request) -> Response:
+        form = KillSwitchEngageSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        try:
+            switch = kill_switch_engage(
+                user=request.user,
+                scope=KillScope(data["scope"]),
+                reason=data["reason"],
+                portfolio=data.get("portfolio"),
+                trader=data.get("trader"),
+                instrument=data.get("instrument"),
+                venue=data["venue"],
+            )
+        except KillSwitchDenied as denied:
+            raise PermissionDenied(str(denied)) from denied
+        except KillSwitchInvalid as invalid:
+            body = error_body(status=400, code="invalid", message=str(invalid), fields={"scope": [str(invalid)]})
+            return Response(body, status=status.HTTP_400_BAD_REQUEST)
+        return Response(KillSwitchSerializer(switch).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["post"])
+    def release(self, request: Request, pk: str | None = None) -> Response:
+        """Release the switch: new orders in its scope are taken again (what it cancelled stays cancelled)."""
+        switch = cast(KillSwitch, self.get_object())
+        form = KillSwitchReleaseSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            switch = kill_switch_release(user=request.user, switch_id=switch.pk, reason=form.validated_data["reason"])
+        except KillSwitchDenied as denied:
+            raise PermissionDenied(str(denied)) from denied
+        return Response(KillSwitchSerializer(switch).data)

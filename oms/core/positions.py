@@ -30,6 +30,24 @@ class PositionState:
 FLAT = PositionState(ZERO, ZERO, ZERO)
 
 
+@dataclass(frozen=True, slots=True)
+class PositionMark:
+    """A position valued at a mark: what it is worth and what it would make if closed there (fees apart)."""
+
+    mark: Decimal
+    market_value: Decimal  # signed like the quantity: a short is worth less than nothing
+    unrealized_pnl: Decimal
+
+
+def position_mark(position: PositionState, *, mark: Decimal, multiplier: Decimal) -> PositionMark:
+    """Return the position marked to ``mark``: market value ``qty x mark`` and unrealized P&L ``qty x mark - cost``.
+
+    Both times the multiplier and rounded to money once; flat, both are 0.
+    """
+    value = position.qty * mark * multiplier
+    return PositionMark(mark, quantize_money(value), quantize_money(value - position.cost * multiplier))
+
+
 def position_after_fill(position: PositionState, *, side: Side, qty: Decimal, px: Decimal, multiplier: Decimal) -> PositionState:
     """Return the position after a fill of ``qty`` at ``px``.
 

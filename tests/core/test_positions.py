@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oms.core.positions import PositionState, cash_after_fill, position_after_fill
+from oms.core.positions import PositionState, cash_after_fill, position_after_fill, position_mark
 from trading.enums import Side
 
 BUY = Side.BUY
@@ -240,3 +240,44 @@ def test_realized_plus_unrealized_equals_cash_flow_pnl(fills, multiplier, mark_c
         assert position.cost == 0
     else:
         assert (position.cost > 0) == (position.qty > 0)
+
+
+def test_a_long_marked_above_its_cost_shows_the_gain_unrealized() -> None:
+    # given 300 bought at 10.00 and 10.50 (cost 3,100)
+    position = fill(fill(FLAT, BUY, "200", "10.00"), BUY, "100", "11.00")
+    # when it is marked at 10.75
+    marked = position_mark(position, mark=Decimal("10.75"), multiplier=ONE)
+    # then it is worth 3,225 and 125 up
+    assert (marked.market_value, marked.unrealized_pnl) == (Decimal("3225.0000"), Decimal("125.0000"))
+
+
+def test_a_short_option_position_is_marked_with_its_multiplier() -> None:
+    # given 2 contracts sold at 3.20 on a 100 multiplier
+    position = fill(FLAT, SELL, "2", "3.20", HUNDRED)
+    # when the option is marked at 3.50
+    marked = position_mark(position, mark=Decimal("3.50"), multiplier=HUNDRED)
+    # then the short is worth -700 and 60 down
+    assert (marked.market_value, marked.unrealized_pnl) == (Decimal("-700.0000"), Decimal("-60.0000"))
+
+
+@settings(max_examples=200)
+@given(
+    fills=st.lists(
+        st.tuples(st.sampled_from([BUY, SELL]), st.integers(1, 500), st.integers(1, 20_000)), min_size=1, max_size=12
+    ),
+    mark_cents=st.integers(1, 20_000),
+)
+def test_realized_plus_unrealized_is_the_cash_a_close_at_the_mark_would_leave(
+    fills: list[tuple[Side, int, int]], mark_cents: int
+) -> None:
+    # given any run of fills, and the cash they moved
+    position, cash = FLAT, Decimal(0)
+    for side, qty, cents in fills:
+        px = Decimal(cents) / 100
+        position = fill(position, side, str(qty), str(px))
+        cash = cash_after_fill(cash, side=side, qty=Decimal(qty), px=px, multiplier=ONE, fee=Decimal(0))
+    mark = Decimal(mark_cents) / 100
+    # when the position is marked
+    marked = position_mark(position, mark=mark, multiplier=ONE)
+    # then total P&L is the cash plus what the open quantity is worth, to the cent
+    assert position.realized_pnl + marked.unrealized_pnl == cash + marked.market_value

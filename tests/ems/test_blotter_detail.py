@@ -148,7 +148,7 @@ def test_the_order_detail_gives_the_panel_its_header_decisions_children_fills_an
     # fills and the event log, oldest first (the panel shows the newest last)
     assert body["fills"] == []
     kinds = [e["kind"] for e in body["events"]]
-    assert kinds[:4] == ["SUBMITTED", "ACCEPT", "STRATEGY_SELECTED", "ROUTED"]
+    assert kinds[:5] == ["SUBMITTED", "RISK_CHECK", "ACCEPT", "STRATEGY_SELECTED", "ROUTED"]
     assert kinds.count("CHILD_ROUTED") == 3
     assert [e["id"] for e in body["events"]] == sorted(e["id"] for e in body["events"])
     for event in body["events"]:

@@ -33,7 +33,11 @@ def test_good_order_is_stored_accepted_and_its_execution_requested(demo: None, d
     order = ParentOrder.objects.get(pk=body["id"])
     assert (order.status, order.qty, order.limit_px, order.created_by.username) == ("NEW", Decimal("100"), Decimal("101.50"), "pm1")
     assert body["leaves_qty"] == "100.0000"
-    assert list(order.events.values_list("kind", "status_after")) == [("SUBMITTED", "PENDING_NEW"), ("ACCEPT", "NEW")]
+    assert list(order.events.values_list("kind", "status_after")) == [
+        ("SUBMITTED", "PENDING_NEW"),
+        ("RISK_CHECK", ""),
+        ("ACCEPT", "NEW"),
+    ]
     assert len(callbacks) >= 1  # the execution start, run once the transaction commits
     assert list(Position.objects.values_list("qty", flat=True)) == positions_before
 

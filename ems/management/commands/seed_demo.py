@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from oms.models import Account, Instrument, InstrumentLeg, Portfolio, Position
+from oms.models import Account, Instrument, InstrumentLeg, Portfolio, Position, RiskLimit
 from oms.roles import PM, RISK, ROLES, TRADER
 from router.models import RouterSettings
 from trading.enums import AssetClass, PutCall, Side, VenueKind
@@ -77,6 +77,20 @@ VENUES = [
 ]
 
 # code, name, owner, cash, accounts, starting positions (symbol, qty, avg cost)
+# The demo's pre-trade limits (risk1 edits them in admin): the firm's, then each portfolio's; the strictest applies.
+FIRM_LIMITS: dict[str, Any] = {"max_order_notional": D("500000000"), "max_orders": 50, "per_seconds": 1}
+# A limit price within this many bps of the reference (live mid, or an option's theoretical value), by asset class.
+COLLARS = {AssetClass.EQUITY: D(1000), AssetClass.OPTION: D(5000)}
+PORTFOLIO_LIMITS: dict[str, dict[str, Any]] = {
+    "GROWTH": {"credit_limit": D("1000000000"), "daily_notional": D("2000000000"), "max_position_qty": D(5_000_000)},
+    "VALUE": {
+        "credit_limit": D("500000000"),
+        "daily_notional": D("1000000000"),
+        "max_position_qty": D(2_500_000),
+        "duplicate_seconds": 5,  # an identical order within 5 s is refused unless sent with allow_duplicate
+    },
+}
+
 PORTFOLIOS = [
     ("GROWTH", "Global Growth Fund", "pm1", D("50000000"), ["GROWTH-A", "GROWTH-B"], [("ACME", D(10000), D("98.20"))]),
     ("VALUE", "Deep Value Fund", "pm2", D("25000000"), ["VALUE-A", "VALUE-B"], [("GLOBX", D(5000), D("44.10"))]),
@@ -174,6 +188,12 @@ class Command(BaseCommand):
             if created:
                 for symbol, qty, cost in positions:
                     Position.objects.create(portfolio=portfolio, instrument=equities[symbol], qty=qty, cost_basis=qty * cost)
+            RiskLimit.objects.get_or_create(portfolio=portfolio, instrument=None, asset_class="", defaults=PORTFOLIO_LIMITS[code])
+        RiskLimit.objects.get_or_create(portfolio=None, instrument=None, asset_class="", defaults=FIRM_LIMITS)
+        for asset_class, collar in COLLARS.items():
+            RiskLimit.objects.get_or_create(
+                portfolio=None, instrument=None, asset_class=asset_class, defaults={"collar_bps": collar}
+            )
         MarketSimulator.objects.get_or_create(pk=1)
         RouterSettings.objects.get_or_create(pk=1)
         self._print_logins(users)
