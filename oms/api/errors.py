@@ -23,8 +23,25 @@ def _flatten(detail: Any) -> list[str]:
     return [str(detail)]
 
 
-def error_body(*, status: int, code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict[str, Any]:
-    return {"error": {"status": status, "code": code, "message": message, "fields": fields or {}}}
+def error_body(
+    *,
+    status: int,
+    code: str,
+    message: str,
+    fields: dict[str, list[str]] | None = None,
+    details: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    """The one error body; ``details`` (when given) lists each failure with its own code: an order's risk checks."""
+    body: dict[str, Any] = {"status": status, "code": code, "message": message, "fields": fields or {}}
+    if details is not None:
+        body["details"] = details
+    return {"error": body}
+
+
+class ErrorItemSerializer(serializers.Serializer[Any]):
+    field = serializers.CharField()
+    code = serializers.CharField()
+    message = serializers.CharField()
 
 
 class ErrorDetailSerializer(serializers.Serializer[Any]):
@@ -41,6 +58,12 @@ class ErrorDetailSerializer(serializers.Serializer[Any]):
         fields["fields"] = serializers.DictField(
             child=serializers.ListField(child=serializers.CharField()),
             help_text="Each bad field and its reasons; empty when no one field is to blame.",
+        )
+        fields["details"] = ErrorItemSerializer(
+            many=True,
+            required=False,
+            help_text="An order's refusal: each failed check with its own code (`MAX_QTY`, `PRICE_COLLAR`, `CREDIT_LIMIT`, "
+            "`KILL_SWITCH`, `off_lot`, ...) and the field it is about (`non_field_errors` for the order as a whole).",
         )
         return fields
 

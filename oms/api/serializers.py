@@ -41,6 +41,9 @@ class OrderCreateSerializer(serializers.Serializer):
     strategy_params = serializers.DictField(required=False, default=dict)
     start_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     end_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    allow_duplicate = serializers.BooleanField(
+        required=False, default=False, help_text="send it even if identical to a recent order (the duplicate check)"
+    )
 
     def validate_strategy(self, value: str) -> str:
         return value.strip().upper()

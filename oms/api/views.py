@@ -85,7 +85,9 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             end_at=data["end_at"],
         )
         try:
-            order, created = services.parent_order_submit(user=request.user, terms=terms, cl_ord_id=data["cl_ord_id"])
+            order, created = services.parent_order_submit(
+                user=request.user, terms=terms, cl_ord_id=data["cl_ord_id"], allow_duplicate=data["allow_duplicate"]
+            )
         except services.OrderRejected as rejected:
             return _rejected(rejected)
         except services.OrderConflict as conflict:
@@ -129,7 +131,8 @@ def _rejected(rejected: services.OrderRejected) -> Response:
     fields: dict[str, list[str]] = {}
     for error in rejected.errors:
         fields.setdefault(error.field, []).append(error.message)
-    body = error_body(status=400, code="order_rejected", message=str(rejected), fields=fields)
+    details = [{"field": error.field, "code": error.code, "message": error.message} for error in rejected.errors]
+    body = error_body(status=400, code="order_rejected", message=str(rejected), fields=fields, details=details)
     return Response(body, status=status.HTTP_400_BAD_REQUEST)
 
 
