@@ -11,10 +11,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from oms import ports
+from oms.core.allocation import AllocationBy, AllocationTarget, allocate_fill, allocation_check, split_fee
 from oms.core.positions import LegTerms, cash_after_fill, package_leg_fills, position_after_fill
 from oms.core.risk import CheckOutcome, RiskCode
 from oms.core.validation import FieldError, order_check
-from oms.models import Fill, FillLeg, Instrument, OrderEvent, ParentOrder, Portfolio, Position
+from oms.models import Account, Allocation, Fill, FillAllocation, FillLeg, Instrument, OrderEvent, ParentOrder, Portfolio, Position
 from oms.risk import RiskTerms, order_risk_check, outcomes_json
 from oms.selectors import kill_switch_covering
 from trading.enums import OrdType, Side, TimeInForce, Urgency
@@ -64,10 +65,16 @@ class OrderTerms:
     strategy_params: dict[str, Any] = field(default_factory=dict)
     start_at: datetime | None = None
     end_at: datetime | None = None
+    allocate_by: str = ""  # QTY | RATIO for a block order split among accounts; blank: all to the portfolio
+    allocations: tuple[tuple[Account, Decimal], ...] = ()  # (account, target qty or ratio), in the PM's order
 
     def matches(self, order: ParentOrder) -> bool:
+        given = [(account.pk, weight) for account, weight in self.allocations]
+        stored = list(order.allocations.order_by("position").values_list("account_id", "weight"))
         return (
-            order.portfolio_id == self.portfolio.pk
+            order.allocate_by == self.allocate_by
+            and given == stored
+            and order.portfolio_id == self.portfolio.pk
             and order.instrument_id == self.instrument.pk
             and order.side == self.side
             and order.ord_type == self.ord_type
@@ -129,6 +136,7 @@ def parent_order_submit(
     )
     if not terms.instrument.active:
         errors.append(FieldError("instrument", "inactive", f"instrument {terms.instrument.symbol} is not tradable"))
+    errors += _allocations_check(terms)
     if not errors:
         draft = _draft(user=user, terms=terms, cl_ord_id=cl_ord_id)
         errors += [FieldError(name, "invalid", reason) for name, reason in ports.execution.strategy_check(draft)]
@@ -142,6 +150,21 @@ def parent_order_submit(
             raise
         return _retried(existing, terms, cl_ord_id), False  # a concurrent retry won the race
     return order, True
+
+
+def _allocations_check(terms: OrderTerms) -> list[FieldError]:
+    if not terms.allocations:
+        return [FieldError("allocate_by", "no_allocations", "`allocate_by` needs `allocations`")] if terms.allocate_by else []
+    if terms.allocate_by not in ("QTY", "RATIO"):
+        return [FieldError("allocate_by", "required", "a block order's `allocations` need `allocate_by`: QTY or RATIO")]
+    if terms.instrument.is_package:
+        return [FieldError("allocations", "package", "a package order cannot be allocated: send one per account")]
+    targets = [AllocationTarget(account.code, weight) for account, weight in terms.allocations]
+    problems = allocation_check(targets, order_qty=terms.qty, lot=terms.instrument.lot_size, by=_BY[terms.allocate_by])
+    return [FieldError("allocations", "invalid", problem) for problem in problems]
+
+
+_BY: Final[dict[str, AllocationBy]] = {"QTY": "qty", "RATIO": "ratio"}
 
 
 def _retried(order: ParentOrder, terms: OrderTerms, cl_ord_id: str) -> ParentOrder:
@@ -170,6 +193,7 @@ def _draft(*, user: Any, terms: OrderTerms, cl_ord_id: str) -> ParentOrder:
         strategy_params=terms.strategy_params,
         start_at=terms.start_at,
         end_at=terms.end_at,
+        allocate_by=terms.allocate_by,
         status=OrdStatus.PENDING_NEW,
         created_by=user,
     )
@@ -189,6 +213,10 @@ def _parent_order_create(*, user: Any, terms: OrderTerms, cl_ord_id: str, allow_
         raise OrderRejected(errors)
     order = _draft(user=user, terms=terms, cl_ord_id=cl_ord_id)
     order.save()
+    Allocation.objects.bulk_create(
+        Allocation(parent=order, account=account, position=n, weight=weight)
+        for n, (account, weight) in enumerate(terms.allocations, start=1)
+    )
     order_event_append(
         parent=order,
         kind="SUBMITTED",
@@ -205,6 +233,11 @@ def _parent_order_create(*, user: Any, terms: OrderTerms, cl_ord_id: str, allow_
             "strategy_params": terms.strategy_params,
             "start_at": terms.start_at.isoformat() if terms.start_at else None,
             "end_at": terms.end_at.isoformat() if terms.end_at else None,
+            **(
+                {"allocate_by": terms.allocate_by, "allocations": [[a.code, format(w, "f")] for a, w in terms.allocations]}
+                if terms.allocations
+                else {}
+            ),
         },
     )
     order_event_append(
@@ -306,7 +339,8 @@ def parent_order_fill(
         data={"venue": venue, "exec_id": exec_id, "qty": qty, "px": px, "fee": fee, "liquidity": liquidity},
     )
     if not legs:
-        _position_book(portfolio_id=parent.portfolio_id, instrument=instrument, side=side, qty=qty, px=px, fee=fee)
+        for portfolio_id, share, share_fee in _allocated(parent, fill):
+            _position_book(portfolio_id=portfolio_id, instrument=instrument, side=side, qty=share, px=px, fee=share_fee)
     for number, (leg, booked) in enumerate(zip(legs, leg_fills, strict=True), start=1):
         FillLeg.objects.create(fill=fill, leg_no=number, instrument=leg.instrument, side=booked.side, qty=booked.qty, px=booked.px)
         _position_book(
@@ -318,6 +352,33 @@ def parent_order_fill(
             fee=fee if number == 1 else ZERO,
         )
     return fill  # the EMS publishes the fill with the order, once the report is applied
+
+
+def _allocated(parent: ParentOrder, fill: Fill) -> list[tuple[int, Decimal, Decimal]]:
+    """Split a fill among the block's accounts (``oms.core.allocation``): (portfolio id, qty, fee) for each share.
+
+    An order with no allocations books whole to its portfolio. Locks the allocations (under the parent's lock).
+    """
+    rows = list(parent.allocations.select_for_update().select_related("account").order_by("position"))
+    if not rows:
+        return [(parent.portfolio_id, fill.qty, fill.fee)]
+    shares = allocate_fill(
+        [AllocationTarget(row.account.code, row.weight) for row in rows],
+        allocated={row.account.code: row.allocated_qty for row in rows},
+        fill_qty=fill.qty,
+        lot=parent.instrument.lot_size,
+    )
+    fees = split_fee(shares, fee=fill.fee)
+    booked = []
+    for row in rows:
+        share = shares[row.account.code]
+        if not share:
+            continue
+        FillAllocation.objects.create(fill=fill, account=row.account, qty=share, fee=fees[row.account.code])
+        row.allocated_qty += share
+        row.save(update_fields=["allocated_qty"])
+        booked.append((row.account.portfolio_id, share, fees[row.account.code]))
+    return booked
 
 
 def _position_book(*, portfolio_id: int, instrument: Instrument, side: Side, qty: Decimal, px: Decimal, fee: Decimal) -> None:
@@ -447,6 +508,10 @@ def _amend_check(parent: ParentOrder, changes: dict[str, Any]) -> list[FieldErro
         tick_size=parent.instrument.tick_size,
         lot_size=parent.instrument.lot_size,
     )
+    if "qty" in changes and parent.allocate_by == "QTY":
+        errors.append(
+            FieldError("qty", "allocated", "a block allocated by quantity keeps its qty: cancel it and send the new split")
+        )
     if "qty" in changes and not errors and qty <= parent.filled_qty:
         errors.append(FieldError("qty", "below_filled", f"invalid `qty`, was {qty}: {plain(parent.filled_qty)} is already filled"))
     end_at = changes.get("end_at")

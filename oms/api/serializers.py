@@ -10,7 +10,10 @@ from config.fields import enum_choices
 from oms import ports
 from oms.core.positions import PositionMark, position_mark
 from oms.models import (
+    Account,
+    Allocation,
     Fill,
+    FillAllocation,
     Instrument,
     KillScope,
     KillSwitch,
@@ -23,6 +26,11 @@ from oms.models import (
 )
 from trading.enums import OrdType, Side, TimeInForce, Urgency
 from trading.numbers import MAX_DIGITS, MONEY_DECIMALS, PX_DECIMALS, QTY_DECIMALS, decimal_str
+
+
+class AllocationInputSerializer(serializers.Serializer[Any]):
+    account = serializers.SlugRelatedField(slug_field="code", queryset=Account.objects.all())
+    weight = serializers.DecimalField(max_digits=MAX_DIGITS, decimal_places=QTY_DECIMALS, help_text="a target qty, or a ratio")
 
 
 class OrderCreateSerializer(serializers.Serializer):
@@ -41,6 +49,12 @@ class OrderCreateSerializer(serializers.Serializer):
     strategy_params = serializers.DictField(required=False, default=dict)
     start_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     end_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    allocate_by = serializers.ChoiceField(
+        choices=["QTY", "RATIO"], required=False, allow_blank=True, default="", help_text="how `allocations` split the block"
+    )
+    allocations = AllocationInputSerializer(
+        many=True, required=False, default=list, help_text="a block order: each account's target qty or ratio, in order"
+    )
     allow_duplicate = serializers.BooleanField(
         required=False, default=False, help_text="send it even if identical to a recent order (the duplicate check)"
     )
@@ -51,8 +65,11 @@ class OrderCreateSerializer(serializers.Serializer):
     def __init__(self, *args: Any, portfolios: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if portfolios is not None:
-            # Another PM's portfolio reads as unknown: its existence is not ours to learn.
+            # Another PM's portfolio (or account) reads as unknown: its existence is not ours to learn.
             cast(serializers.SlugRelatedField, self.fields["portfolio"]).queryset = portfolios
+            allocation = cast(AllocationInputSerializer, cast(serializers.ListSerializer, self.fields["allocations"]).child)
+            account = cast(serializers.SlugRelatedField, allocation.fields["account"])
+            account.queryset = Account.objects.filter(portfolio__in=portfolios)
 
 
 class OrderAmendSerializer(serializers.Serializer):
@@ -72,10 +89,33 @@ class OrderAmendSerializer(serializers.Serializer):
         return attrs
 
 
+class FillAllocationSerializer(serializers.ModelSerializer):
+    account: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = FillAllocation
+        fields = ["account", "qty", "fee"]
+
+
 class FillSerializer(serializers.ModelSerializer):
+    """A venue fill; a block order's fill lists each account's share (``allocations``)."""
+
+    allocations = FillAllocationSerializer(many=True, read_only=True)
+
     class Meta:
         model = Fill
-        fields = ["id", "parent", "child_cl_ord_id", "venue", "exec_id", "side", "qty", "px", "fee", "liquidity", "executed_at"]
+        fields = [
+            "id", "parent", "child_cl_ord_id", "venue", "exec_id", "side", "qty", "px", "fee", "liquidity", "executed_at",
+            "allocations",
+        ]  # fmt: skip
+
+
+class AllocationSerializer(serializers.ModelSerializer):
+    account: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Allocation
+        fields = ["account", "weight", "allocated_qty"]
 
 
 class OrderEventSerializer(serializers.ModelSerializer):
@@ -126,9 +166,13 @@ class OrderDetailSerializer(OrderSerializer):
     execution = serializers.SerializerMethodField()
     fills = FillSerializer(many=True, read_only=True)
     events = OrderEventSerializer(many=True, read_only=True)
+    allocations = AllocationSerializer(many=True, read_only=True)
 
     class Meta(OrderSerializer.Meta):
-        fields = [*OrderSerializer.Meta.fields, "execution", "children", "routing_decisions", "fills", "events"]
+        fields = [
+            *OrderSerializer.Meta.fields, "allocate_by", "allocations", "execution", "children", "routing_decisions", "fills",
+            "events",
+        ]  # fmt: skip
 
     def get_execution(self, order: ParentOrder) -> dict[str, Any] | None:
         return ports.execution.execution(order.pk)

@@ -58,7 +58,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def get_queryset(self) -> QuerySet[ParentOrder]:
         orders = roles.orders_for(self.request.user).select_related("portfolio", "instrument", "created_by")
         if self.action == "retrieve":
-            orders = orders.prefetch_related("fills", "events")
+            orders = orders.prefetch_related("fills__allocations__account", "events", "allocations__account")
         return orders
 
     def get_serializer_class(self) -> Any:
@@ -83,6 +83,8 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             strategy_params=data["strategy_params"],
             start_at=data["start_at"],
             end_at=data["end_at"],
+            allocate_by=data["allocate_by"],
+            allocations=tuple((row["account"], row["weight"]) for row in data["allocations"]),
         )
         try:
             order, created = services.parent_order_submit(
