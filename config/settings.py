@@ -175,6 +175,8 @@ SPECTACULAR_SETTINGS = {
         "SideEnum": "oms.api.schema.ORDER_SIDES",
         "RfqSideEnum": "oms.api.schema.RFQ_SIDES",
         "AssetClassEnum": "oms.api.schema.ASSET_CLASSES",
+        "ExecutionStatusEnum": "ems.api.EXECUTION_STATUSES",
+        "OrdStatusEnum": "oms.api.schema.ORD_STATUSES",
     },
     # The docs page's scripts, styles and favicon come from drf_spectacular_sidecar's static files, never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

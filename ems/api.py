@@ -9,19 +9,21 @@ acts on the requests of their own portfolios only.
 from decimal import Decimal
 from typing import Any
 
+import django_filters
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.fields import enum_choices
 from ems.core.algos import ParamError
-from ems.models import Rfq
+from ems.models import Execution, Rfq
 from ems.rfqs import (
     ACTIVE,
     RfqInvalid,
@@ -36,8 +38,12 @@ from ems.rfqs import (
 from oms import roles
 from oms.api.errors import error_body, error_responses
 from oms.api.pagination import BoundedLimitOffsetPagination
+from oms.api.permissions import HasRole
+from oms.models import KillScope, KillSwitch
+from oms.selectors import venues_halted
 from trading.enums import AssetClass, Side
 from trading.rfq import QuoteState, RfqInitiator, RfqSide, RfqState
+from venues.models import Venue
 
 
 class RfqStartSerializer(serializers.Serializer[Any]):
@@ -278,6 +284,9 @@ class RfqViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     def _may_trade(self, request: Request) -> None:
         if not roles.may_submit(request.user):
             raise PermissionDenied("only a PM or a trader may ask dealers or trade on their quotes")
+        switch = KillSwitch.objects.filter(engaged=True, scope=KillScope.TRADER, trader_id=request.user.pk).first()
+        if switch is not None:
+            raise PermissionDenied(f"kill switch {switch.target_label}: {switch.reason}")
 
 
 class DealerList(APIView):
@@ -286,3 +295,74 @@ class DealerList(APIView):
     @extend_schema(responses={200: DealerSerializer(many=True)})
     def get(self, request: Request) -> Response:
         return Response(dealers_ranked())
+
+
+class ExecutionSerializer(serializers.ModelSerializer[Execution]):
+    """How an order is worked: the strategy now and first chosen, the rule and why, the window, where it stands."""
+
+    order = serializers.IntegerField(source="parent_id", read_only=True)
+    portfolio = serializers.CharField(source="parent.portfolio.code", read_only=True)
+    instrument = serializers.CharField(source="parent.instrument.symbol", read_only=True)
+
+    class Meta:
+        model = Execution
+        fields = [
+            "id", "order", "portfolio", "instrument", "strategy", "base_strategy", "rule", "params", "rationale", "status",
+            "start_at", "end_at", "arrival_mid", "segment_started_at", "segment_filled_qty", "schedule", "next_tick_at",
+            "tick_no", "updated_at",
+        ]  # fmt: skip
+
+
+EXECUTION_STATUSES = Execution._meta.get_field("status").choices  # named in the schema (ENUM_NAME_OVERRIDES)
+
+
+class ExecutionFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=EXECUTION_STATUSES)
+    strategy = django_filters.CharFilter()
+    order = django_filters.NumberFilter(field_name="parent_id")
+
+    class Meta:
+        model = Execution
+        fields = ["status", "strategy", "order"]
+
+
+@extend_schema_view(retrieve=extend_schema(responses={200: ExecutionSerializer, **error_responses(404)}))
+class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The executions of the orders the user may read, newest first; an order's detail has its ticks and switches."""
+
+    serializer_class = ExecutionSerializer
+    filterset_class = ExecutionFilter
+
+    def get_queryset(self) -> QuerySet[Execution]:
+        executions = Execution.objects.filter(parent__in=roles.orders_for(self.request.user))
+        return executions.select_related("parent__portfolio", "parent__instrument").order_by("-id")
+
+
+class VenueSerializer(serializers.ModelSerializer[Venue]):
+    """A venue or RFQ dealer: kind, fees, latency, session, the asset classes a dealer quotes, and whether it is halted."""
+
+    halted = serializers.SerializerMethodField(help_text="an engaged venue kill switch closes it to routing and RFQs")
+
+    class Meta:
+        model = Venue
+        fields = [
+            "code", "name", "kind", "maker_fee", "taker_fee", "latency_ms", "session_open", "session_close",
+            "session_state", "covers", "active", "halted",
+        ]  # fmt: skip
+
+    def get_halted(self, venue: Venue) -> bool:
+        halted = self.context.setdefault("halted", venues_halted())
+        return venue.code in halted
+
+
+@extend_schema_view(retrieve=extend_schema(responses={200: VenueSerializer, **error_responses(404)}))
+class VenueViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The venues and RFQ dealers the system connects to, by code. Any role may read them."""
+
+    serializer_class = VenueSerializer
+    lookup_field = "code"
+    permission_classes = [IsAuthenticated, HasRole]
+    filterset_fields = ["kind", "active"]
+
+    def get_queryset(self) -> QuerySet[Venue]:
+        return Venue.objects.order_by("kind", "code")

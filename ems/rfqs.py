@@ -486,9 +486,12 @@ def rfq_hit(*, rfq_id: int, quote_id: str, actor: str, qty: Decimal | None = Non
 
     Raise ``RfqRefused`` with the reason when the click cannot trade: the quote
     expired or was replaced, the grace period runs, a last look is pending, the
-    price is past the order's limit. Nothing is sent then.
+    price is past the order's limit, the dealer is halted by a kill switch. Nothing is sent then.
     """
     parent, rfq, book = _locked(pk=rfq_id)
+    halted = venues_halted().intersection(q.dealer for q in book.quotes if q.quote_id == quote_id)
+    if halted:
+        raise RfqRefused(f"dealer {halted.pop()} is halted by a kill switch: trade on another quote")
     now = timezone.now()
     step = quote_hit(book, quote_id=quote_id, now_ns=epoch_ns(now), qty=qty, side=side, limit_px=_limit(parent))
     order_event_append(

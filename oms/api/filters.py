@@ -5,13 +5,14 @@ from typing import Any
 import django_filters
 from django.db.models import QuerySet
 
+from config.fields import enum_choices
 from oms.models import Instrument, ParentOrder, Position
 from trading.enums import AssetClass, Side
 from trading.states import TERMINAL, OrdStatus
 
 
 class OrderFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=[(s.value, s.value) for s in OrdStatus])
+    status = django_filters.MultipleChoiceFilter(choices=enum_choices(OrdStatus))
     active = django_filters.BooleanFilter(method="_active", label="true: still working (not filled, cancelled, ...)")
     portfolio = django_filters.CharFilter(field_name="portfolio__code")
     instrument = django_filters.CharFilter(field_name="instrument__symbol")

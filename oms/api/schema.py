@@ -13,10 +13,12 @@ from drf_spectacular.utils import Direction
 from config.fields import enum_choices
 from trading.enums import AssetClass, Side
 from trading.rfq import RfqSide
+from trading.states import OrdStatus
 
 # Two choice sets are both called `side`: an order's, and an RFQ's (which may be two-way). ENUM_NAME_OVERRIDES names them.
 ORDER_SIDES = enum_choices(Side)
 ASSET_CLASSES = enum_choices(AssetClass)  # an instrument's, and the asset classes a dealer covers
+ORD_STATUSES = enum_choices(OrdStatus)  # a parent's and a child's status, and the orders list's filter
 RFQ_SIDES = enum_choices(RfqSide)
 
 # Filled in by ``OrderSerializer.to_representation`` from the execution port, so the serializer declares no field for them.
