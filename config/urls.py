@@ -20,3 +20,4 @@ urlpatterns = [
 ]
 
 handler404 = "oms.api.errors.not_found"
+handler500 = "oms.api.errors.server_error"

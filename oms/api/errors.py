@@ -9,6 +9,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.defaults import page_not_found
+from django.views.defaults import server_error as django_server_error
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -117,3 +118,11 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
         message = f"no such resource: `{request.path}`"
         return JsonResponse(error_body(status=404, code="not_found", message=message), status=404)
     return page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Django's 500 (``handler500``): under ``/api/``, the one error body saying only that it failed; never a trace."""
+    if request.path.startswith("/api/"):
+        message = "the server failed to handle the request; it is logged: retry, or tell the desk if it persists"
+        return JsonResponse(error_body(status=500, code="server_error", message=message), status=500)
+    return django_server_error(request)
