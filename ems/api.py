@@ -290,7 +290,9 @@ class RfqViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
 
 class DealerList(APIView):
-    """The dealer panel in rank order: score, record, coverage."""
+    """The dealer panel in rank order: score, record, coverage. Any role may read it."""
+
+    permission_classes = [IsAuthenticated, HasRole]
 
     @extend_schema(responses={200: DealerSerializer(many=True)})
     def get(self, request: Request) -> Response:
@@ -326,7 +328,10 @@ class ExecutionFilter(django_filters.FilterSet):
         fields = ["status", "strategy", "order"]
 
 
-@extend_schema_view(retrieve=extend_schema(responses={200: ExecutionSerializer, **error_responses(404)}))
+@extend_schema_view(
+    list=extend_schema(responses={200: ExecutionSerializer, **error_responses(400)}),  # 400: a filter value it cannot read
+    retrieve=extend_schema(responses={200: ExecutionSerializer, **error_responses(404)}),
+)
 class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The executions of the orders the user may read, newest first; an order's detail has its ticks and switches."""
 
@@ -355,7 +360,10 @@ class VenueSerializer(serializers.ModelSerializer[Venue]):
         return venue.code in halted
 
 
-@extend_schema_view(retrieve=extend_schema(responses={200: VenueSerializer, **error_responses(404)}))
+@extend_schema_view(
+    list=extend_schema(responses={200: VenueSerializer, **error_responses(400, 403)}),
+    retrieve=extend_schema(responses={200: VenueSerializer, **error_responses(403, 404)}),
+)
 class VenueViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The venues and RFQ dealers the system connects to, by code. Any role may read them."""
 

@@ -34,6 +34,7 @@ from trading.enums import OrdType, Side, TimeInForce, Urgency
 
 
 @extend_schema_view(
+    list=extend_schema(responses={200: OrderSerializer, **error_responses(400)}),  # 400: a filter value it cannot read
     retrieve=extend_schema(responses={200: OrderDetailSerializer, **error_responses(404)}),
     create=extend_schema(
         request=OrderCreateSerializer,
@@ -138,6 +139,7 @@ def _rejected(rejected: services.OrderRejected) -> Response:
     return Response(body, status=status.HTTP_400_BAD_REQUEST)
 
 
+@extend_schema_view(list=extend_schema(responses={200: PositionSerializer, **error_responses(400)}))
 class PositionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Positions of the portfolios the user may read, with realized and unrealized P&L."""
 
@@ -170,7 +172,10 @@ class PortfolioViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         return roles.portfolios_for(self.request.user).select_related("owner").prefetch_related("accounts")
 
 
-@extend_schema_view(retrieve=extend_schema(responses={200: InstrumentSerializer, **error_responses(404)}))
+@extend_schema_view(
+    list=extend_schema(responses={200: InstrumentSerializer, **error_responses(400, 403)}),
+    retrieve=extend_schema(responses={200: InstrumentSerializer, **error_responses(403, 404)}),
+)
 class InstrumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Reference data, by symbol: tick, lot, multiplier, option terms, package legs. Any role may read it."""
 
@@ -188,6 +193,7 @@ class RiskLimitViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """The pre-trade limits in force (managed in admin by the risk role). A PM sees the firm's and their portfolios'."""
 
     serializer_class = RiskLimitSerializer
+    permission_classes = [IsAuthenticated, HasRole]
 
     def get_queryset(self) -> QuerySet[RiskLimit]:
         limits = RiskLimit.objects.filter(active=True).select_related("portfolio", "instrument")
@@ -197,9 +203,12 @@ class RiskLimitViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 
 @extend_schema_view(
+    list=extend_schema(responses={200: KillSwitchSerializer, **error_responses(400, 403)}),
     retrieve=extend_schema(responses={200: KillSwitchSerializer, **error_responses(403, 404)}),
     create=extend_schema(request=KillSwitchEngageSerializer, responses={201: KillSwitchSerializer, **error_responses(400, 403)}),
-    release=extend_schema(request=KillSwitchReleaseSerializer, responses={200: KillSwitchSerializer, **error_responses(403, 404)}),
+    release=extend_schema(
+        request=KillSwitchReleaseSerializer, responses={200: KillSwitchSerializer, **error_responses(400, 403, 404)}
+    ),
 )
 class KillSwitchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Kill switches: a trader or risk engages one (it cancels what works in its scope); only risk releases it."""
