@@ -36,8 +36,8 @@ class ThrottledLoginView(LoginView):
     def form_invalid(self, form: Any) -> HttpResponse:
         pipe = redis_client().pipeline()
         for key in _keys(self.request):
+            pipe.set(key, 0, ex=settings.LOGIN_WINDOW_SECONDS, nx=True)  # the window starts at the first failure
             pipe.incr(key)
-            pipe.expire(key, settings.LOGIN_WINDOW_SECONDS, nx=True)
         pipe.execute()
         return super().form_invalid(form)
 

@@ -37,7 +37,6 @@ from ems.rfqs import (
 )
 from oms import roles
 from oms.api.errors import error_body, error_responses
-from oms.api.pagination import BoundedLimitOffsetPagination
 from oms.api.permissions import HasRole
 from oms.models import KillScope, KillSwitch
 from oms.selectors import venues_halted
@@ -215,8 +214,6 @@ def _invalid(message: str, field: str | None = None) -> Response:
 class RfqViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Requests for quote. ``?active=true``: those open or waiting for a last look."""
 
-    pagination_class = BoundedLimitOffsetPagination
-
     def get_queryset(self) -> QuerySet[Rfq]:
         rfqs = Rfq.objects.filter(parent__in=roles.orders_for(self.request.user)).select_related(
             "parent__instrument__underlying", "parent__portfolio"
@@ -294,7 +291,7 @@ class DealerList(APIView):
 
     permission_classes = [IsAuthenticated, HasRole]
 
-    @extend_schema(responses={200: DealerSerializer(many=True)})
+    @extend_schema(responses={200: DealerSerializer(many=True), **error_responses(403)})
     def get(self, request: Request) -> Response:
         return Response(dealers_ranked())
 

@@ -6,7 +6,7 @@ any schema is generated; the hook is named in ``SPECTACULAR_SETTINGS``.
 
 from typing import Any
 
-from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import Direction
 
@@ -52,6 +52,20 @@ class OrderSerializerSchema(OpenApiSerializerExtension):
             schema["properties"].update(_EXECUTION_NOW)
             schema["required"] = [*schema.get("required", []), *_EXECUTION_NOW]
         return schema
+
+
+class TimeFieldSchema(OpenApiSerializerFieldExtension):
+    """A time of day as DRF writes it (``09:30:00``, a venue's local session time): a pattern, not the ``time`` format.
+
+    JSON Schema's ``time`` format is RFC 3339's full-time, which needs an offset (``09:30:00Z``), so a validator
+    refused every session time the API sent.
+    """
+
+    target_class = "rest_framework.fields.TimeField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema: AutoSchema, direction: Direction) -> dict[str, Any]:
+        return {"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?$", "example": "09:30:00"}
 
 
 def document_unauthorized(result: dict[str, Any], **_: Any) -> dict[str, Any]:

@@ -261,7 +261,9 @@ class InstrumentLegSerializer(serializers.Serializer[Any]):
 
 
 class InstrumentSerializer(serializers.ModelSerializer):
-    underlying: serializers.SlugRelatedField[Instrument] = serializers.SlugRelatedField(slug_field="symbol", read_only=True)
+    underlying: serializers.SlugRelatedField[Instrument] = serializers.SlugRelatedField(
+        slug_field="symbol", read_only=True, allow_null=True
+    )
     legs = InstrumentLegSerializer(many=True, read_only=True)
 
     class Meta:
@@ -281,11 +283,18 @@ class KillSwitchEventSerializer(serializers.ModelSerializer):
 class KillSwitchSerializer(serializers.ModelSerializer):
     """An engaged (or released) kill switch and its audit trail."""
 
-    portfolio: serializers.SlugRelatedField[Portfolio] = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    trader: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    instrument: serializers.SlugRelatedField[Instrument] = serializers.SlugRelatedField(slug_field="symbol", read_only=True)
+    # null where the scope names none of them (a FIRM switch names none), and until a switch is released
+    portfolio: serializers.SlugRelatedField[Portfolio] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
+    trader: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    instrument: serializers.SlugRelatedField[Instrument] = serializers.SlugRelatedField(
+        slug_field="symbol", read_only=True, allow_null=True
+    )
     engaged_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    released_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    released_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     target = serializers.CharField(source="target_label", read_only=True)
     events = KillSwitchEventSerializer(many=True, read_only=True)
 
@@ -317,8 +326,13 @@ class KillSwitchReleaseSerializer(serializers.Serializer[Any]):
 
 
 class RiskLimitSerializer(serializers.ModelSerializer):
-    portfolio: serializers.SlugRelatedField[Portfolio] = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    instrument: serializers.SlugRelatedField[Instrument] = serializers.SlugRelatedField(slug_field="symbol", read_only=True)
+    # null: the limit is not for one portfolio (or one instrument)
+    portfolio: serializers.SlugRelatedField[Portfolio] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
+    instrument: serializers.SlugRelatedField[Instrument] = serializers.SlugRelatedField(
+        slug_field="symbol", read_only=True, allow_null=True
+    )
     scope = serializers.CharField(source="scope_label", read_only=True)
 
     class Meta:

@@ -12,7 +12,6 @@ from rest_framework.response import Response
 from oms import roles, services
 from oms.api.errors import error_body, error_responses
 from oms.api.filters import InstrumentFilter, OrderFilter, PositionFilter
-from oms.api.pagination import BoundedLimitOffsetPagination
 from oms.api.permissions import HasRole, SeesDesk
 from oms.api.serializers import (
     FillSerializer,
@@ -53,8 +52,6 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     """Parent orders: a PM sees and submits for their own portfolios only."""
 
     filterset_class = OrderFilter
-
-    pagination_class = BoundedLimitOffsetPagination
 
     def get_queryset(self) -> QuerySet[ParentOrder]:
         orders = roles.orders_for(self.request.user).select_related("portfolio", "instrument", "created_by")
@@ -145,7 +142,6 @@ class PositionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     serializer_class = PositionSerializer
     filterset_class = PositionFilter
-    pagination_class = BoundedLimitOffsetPagination
 
     def get_queryset(self) -> QuerySet[Position]:
         return Position.objects.filter(portfolio__in=roles.portfolios_for(self.request.user)).select_related(
@@ -155,7 +151,6 @@ class PositionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 class FillViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = FillSerializer
-    pagination_class = BoundedLimitOffsetPagination
 
     def get_queryset(self) -> QuerySet[Fill]:
         return Fill.objects.filter(parent__portfolio__in=roles.portfolios_for(self.request.user)).order_by("-id")
@@ -189,6 +184,7 @@ class InstrumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return Instrument.objects.select_related("underlying").prefetch_related("legs__instrument")
 
 
+@extend_schema_view(list=extend_schema(responses={200: RiskLimitSerializer, **error_responses(403)}))
 class RiskLimitViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """The pre-trade limits in force (managed in admin by the risk role). A PM sees the firm's and their portfolios'."""
 

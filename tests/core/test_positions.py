@@ -262,9 +262,7 @@ def test_a_short_option_position_is_marked_with_its_multiplier() -> None:
 
 @settings(max_examples=200)
 @given(
-    fills=st.lists(
-        st.tuples(st.sampled_from([BUY, SELL]), st.integers(1, 500), st.integers(1, 20_000)), min_size=1, max_size=12
-    ),
+    fills=st.lists(st.tuples(st.sampled_from([BUY, SELL]), st.integers(1, 500), st.integers(1, 20_000)), min_size=1, max_size=12),
     mark_cents=st.integers(1, 20_000),
 )
 def test_realized_plus_unrealized_is_the_cash_a_close_at_the_mark_would_leave(
