@@ -52,6 +52,11 @@ class _Execution:
 
         execution_amend.delay(parent_id, actor)
 
+    def tca(self, parent_id: int) -> dict[str, Any] | None:
+        from ems.selectors import order_tca
+
+        return order_tca(parent_id=parent_id)
+
     def marks(self, instrument_ids: list[int]) -> dict[int, Decimal]:
         from ems.selectors import instrument_marks
 

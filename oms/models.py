@@ -126,6 +126,9 @@ class ParentOrder(models.Model):
     urgency = models.CharField(max_length=8, choices=enum_choices(Urgency), default=Urgency.MEDIUM)
     strategy = models.CharField(max_length=16, blank=True, help_text="the PM's choice of algo; blank: the selection matrix")
     strategy_params = models.JSONField(default=dict, blank=True, help_text="the algo's parameters, as given")
+    decision_px = PriceField(
+        null=True, blank=True, help_text="the mark when the order was accepted: TCA's decision price (delay cost from it)"
+    )
     allocate_by = models.CharField(
         max_length=8,
         choices=[("QTY", "Qty"), ("RATIO", "Ratio")],

@@ -40,6 +40,9 @@ class ExecutionPort(Protocol):
     def amend(self, parent_id: int, actor: str) -> None:
         """Cancel the parent's working children (asynchronously); the OMS applies the amend when none works."""
 
+    def tca(self, parent_id: int) -> dict[str, Any] | None:
+        """Return the parent's transaction cost analysis so far (shortfall and its parts, participation, markouts)."""
+
     def marks(self, instrument_ids: list[int]) -> dict[int, Decimal]:
         """Return the live mark of each instrument that has one, by id: the NBBO mid, or an option's theoretical value."""
 
@@ -74,6 +77,9 @@ class _NoExecution:
 
     def amend(self, parent_id: int, actor: str) -> None:
         raise RuntimeError("no execution system registered: is the `ems` app installed?")
+
+    def tca(self, parent_id: int) -> dict[str, Any] | None:
+        return None
 
     def marks(self, instrument_ids: list[int]) -> dict[int, Decimal]:
         return {}

@@ -68,9 +68,16 @@ def reference_px(instrument: Instrument) -> Decimal | None:
 
 
 def order_risk_check(
-    *, terms: RiskTerms, trader: Any, now: datetime, allow_duplicate: bool = False, replacing: ParentOrder | None = None
+    *,
+    terms: RiskTerms,
+    trader: Any,
+    now: datetime,
+    ref_px: Decimal | None,
+    allow_duplicate: bool = False,
+    replacing: ParentOrder | None = None,
 ) -> list[CheckOutcome]:
-    """Run every pre-trade check on ``terms``; return each outcome (a failure is ``not outcome.passed``).
+    """Run every pre-trade check on ``terms`` against ``ref_px`` (``reference_px``); return each outcome (a failure is
+    ``not outcome.passed``).
 
     ``replacing``: the order being amended, whose own working quantity is left
     out of the exposure (the amended terms stand in for it), and which is
@@ -78,7 +85,6 @@ def order_risk_check(
     portfolio's row lock.
     """
     limits = limits_for(portfolio=terms.portfolio, instrument=terms.instrument)
-    ref_px = reference_px(terms.instrument)
     intent = OrderIntent(
         side=terms.side,
         ord_type=terms.ord_type,

@@ -16,7 +16,7 @@ from oms.core.positions import LegTerms, cash_after_fill, package_leg_fills, pos
 from oms.core.risk import CheckOutcome, RiskCode
 from oms.core.validation import FieldError, order_check
 from oms.models import Account, Allocation, Fill, FillAllocation, FillLeg, Instrument, OrderEvent, ParentOrder, Portfolio, Position
-from oms.risk import RiskTerms, order_risk_check, outcomes_json
+from oms.risk import RiskTerms, order_risk_check, outcomes_json, reference_px
 from oms.selectors import kill_switch_covering
 from trading.enums import OrdType, Side, TimeInForce, Urgency
 from trading.numbers import ZERO, avg_px, plain
@@ -202,16 +202,19 @@ def _draft(*, user: Any, terms: OrderTerms, cl_ord_id: str) -> ParentOrder:
 @transaction.atomic
 def _parent_order_create(*, user: Any, terms: OrderTerms, cl_ord_id: str, allow_duplicate: bool) -> ParentOrder:
     Portfolio.objects.select_for_update().get(pk=terms.portfolio.pk)  # orders of a portfolio are checked one at a time
+    decision_px = reference_px(terms.instrument)
     outcomes = order_risk_check(
         terms=RiskTerms(terms.portfolio, terms.instrument, terms.side, terms.ord_type, terms.qty, terms.limit_px),
         trader=user,
         now=timezone.now(),
+        ref_px=decision_px,
         allow_duplicate=allow_duplicate,
     )
     errors = _risk_errors(outcomes)
     if errors:
         raise OrderRejected(errors)
     order = _draft(user=user, terms=terms, cl_ord_id=cl_ord_id)
+    order.decision_px = decision_px
     order.save()
     Allocation.objects.bulk_create(
         Allocation(parent=order, account=account, position=n, weight=weight)
@@ -484,7 +487,10 @@ def _amend_risk_check(parent: ParentOrder, changes: dict[str, Any]) -> list[Fiel
         changes.get("qty", parent.qty),
         changes.get("limit_px", parent.limit_px),
     )
-    return _risk_errors(order_risk_check(terms=terms, trader=parent.created_by, now=timezone.now(), replacing=parent))
+    outcomes = order_risk_check(
+        terms=terms, trader=parent.created_by, now=timezone.now(), ref_px=reference_px(parent.instrument), replacing=parent
+    )
+    return _risk_errors(outcomes)
 
 
 def _wire(value: Any) -> Any:

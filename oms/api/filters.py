@@ -1,14 +1,30 @@
 """Query filters of the API's lists (``?status=NEW&instrument=ACME&created_after=...``), documented in the schema."""
 
+from datetime import UTC
 from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
+from rest_framework.exceptions import ValidationError
 
 from config.fields import enum_choices
 from oms.models import Instrument, ParentOrder, Position
 from trading.enums import AssetClass, Side
 from trading.states import TERMINAL, OrdStatus
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """An ISO 8601 instant, taken to UTC before it reaches the database (PostgreSQL refuses offsets past +-15:59)."""
+
+    def filter(self, qs: QuerySet[Any], value: Any) -> QuerySet[Any]:
+        if value is not None:
+            try:
+                value = value.astimezone(UTC)
+            except OverflowError as exc:  # an instant whose UTC falls outside years 1 to 9999
+                raise ValidationError(
+                    {self.field_name: [f"invalid `{self.field_name}`, was {value.isoformat()}: out of range"]}
+                ) from exc
+        return super().filter(qs, value)
 
 
 class OrderFilter(django_filters.FilterSet):
@@ -18,8 +34,8 @@ class OrderFilter(django_filters.FilterSet):
     instrument = django_filters.CharFilter(field_name="instrument__symbol")
     side = django_filters.ChoiceFilter(choices=[(s.value, s.value) for s in Side])
     cl_ord_id = django_filters.CharFilter()
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = ParentOrder

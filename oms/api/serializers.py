@@ -28,6 +28,10 @@ from trading.enums import OrdType, Side, TimeInForce, Urgency
 from trading.numbers import MAX_DIGITS, MONEY_DECIMALS, PX_DECIMALS, QTY_DECIMALS, decimal_str
 
 
+def _price_field(**kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=MAX_DIGITS, decimal_places=PX_DECIMALS, **kwargs)
+
+
 class AllocationInputSerializer(serializers.Serializer[Any]):
     account = serializers.SlugRelatedField(slug_field="code", queryset=Account.objects.all())
     weight = serializers.DecimalField(max_digits=MAX_DIGITS, decimal_places=QTY_DECIMALS, help_text="a target qty, or a ratio")
@@ -160,22 +164,54 @@ class OrderSerializer(serializers.ModelSerializer):
         return data
 
 
+def _bps(help_text: str) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=MAX_DIGITS, decimal_places=2, allow_null=True, help_text=help_text)
+
+
+class TcaSerializer(serializers.Serializer[Any]):
+    """The order's transaction cost analysis so far (``ports.execution.tca``); bps, positive is a cost."""
+
+    decision_px = _price_field(help_text="the mark when the order was accepted (the paper portfolio's price)")
+    arrival_mid = _price_field(help_text="the mid when the execution started")
+    end_mid = _price_field(help_text="what the unfilled rest is valued at")
+    end_mid_source = serializers.CharField(help_text="NBBO, THEORETICAL (the live mark), AVG_PX or ARRIVAL")
+    avg_px = _price_field(allow_null=True)
+    filled_qty = serializers.DecimalField(max_digits=MAX_DIGITS, decimal_places=QTY_DECIMALS)
+    shortfall_bps = _bps("implementation shortfall against the decision price, fees included")
+    delay_bps = _bps("the mark's drift from the decision to the arrival, on what filled")
+    impact_bps = _bps("the fills against the arrival mid")
+    opportunity_bps = _bps("what the unfilled rest missed")
+    fees_bps = _bps("fees (a rebate is negative)")
+    participation = serializers.DecimalField(
+        max_digits=MAX_DIGITS, decimal_places=4, allow_null=True, help_text="our share of the volume printed since the start"
+    )
+    markouts_bps = serializers.DictField(
+        child=serializers.DecimalField(max_digits=MAX_DIGITS, decimal_places=2),
+        help_text="by horizon in seconds, quantity-weighted: positive when the mid moved our way after the fills",
+    )
+
+
 class OrderDetailSerializer(OrderSerializer):
     children = serializers.SerializerMethodField()
     routing_decisions = serializers.SerializerMethodField()
     execution = serializers.SerializerMethodField()
+    tca = serializers.SerializerMethodField()
     fills = FillSerializer(many=True, read_only=True)
     events = OrderEventSerializer(many=True, read_only=True)
     allocations = AllocationSerializer(many=True, read_only=True)
 
     class Meta(OrderSerializer.Meta):
         fields = [
-            *OrderSerializer.Meta.fields, "allocate_by", "allocations", "execution", "children", "routing_decisions", "fills",
-            "events",
+            *OrderSerializer.Meta.fields, "decision_px", "allocate_by", "allocations", "execution", "tca", "children",
+            "routing_decisions", "fills", "events",
         ]  # fmt: skip
 
     def get_execution(self, order: ParentOrder) -> dict[str, Any] | None:
         return ports.execution.execution(order.pk)
+
+    @extend_schema_field(TcaSerializer(allow_null=True))
+    def get_tca(self, order: ParentOrder) -> dict[str, Any] | None:
+        return ports.execution.tca(order.pk)
 
     def get_children(self, order: ParentOrder) -> list[dict[str, Any]]:
         return ports.execution.children(order.pk)

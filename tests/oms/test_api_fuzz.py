@@ -273,3 +273,14 @@ def test_a_body_nested_deeper_than_python_decodes_is_a_400(demo: None) -> None:
 
     assert response.status_code == 400
     assert response.json()["error"]["message"] == "malformed JSON: nested too deep"
+
+
+@pytest.mark.parametrize(
+    ("instant", "expected"),
+    [("0465-05-28T20:10:51-20:34", 200), ("2026-11-21T10:00:00+15:59", 200), ("0001-01-01T00:00:00+01:00", 400)],
+)
+def test_a_created_after_filter_at_any_offset_answers_without_a_server_error(demo: None, instant: str, expected: int) -> None:
+    # given / when an instant PostgreSQL cannot take as written (an offset past +-15:59), or one before year 1 in UTC
+    response = api_client_for("pm1").get("/api/orders/", {"created_after": instant})
+    # then it is read in UTC, or refused as out of range: never a 500 (the fuzz found one)
+    assert response.status_code == expected, response.content
