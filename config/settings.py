@@ -87,6 +87,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A web process serves each ASGI request on a thread of its own, and Django's connections are per thread: without a
+    # pool every request opens a connection (4 to 7 ms). DB_POOL_MAX_SIZE > 0 gives the process a psycopg pool instead.
+    if (pool_max := env.int("DB_POOL_MAX_SIZE", default=0)) > 0:
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps the connections
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 2, "max_size": pool_max, "timeout": 10}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Digits of every Decimal column (see config/fields.py), one place for all apps.

@@ -615,7 +615,9 @@ def submit(config: LoadConfig, *, start_at: datetime) -> int:
                 )
                 for attempt in range(1, SUBMIT_TRIES + 1):
                     try:
-                        parent_order_submit(user=portfolio.owner, terms=terms, cl_ord_id=f"bench-{n}")
+                        # The plan repeats its terms every few orders, on purpose: the demo's duplicate window (VALUE's 5 s)
+                        # would refuse them, as it would a PM's unless sent with allow_duplicate.
+                        parent_order_submit(user=portfolio.owner, terms=terms, cl_ord_id=f"bench-{n}", allow_duplicate=True)
                         break
                     except OperationalError:
                         if attempt == SUBMIT_TRIES:

@@ -43,7 +43,11 @@ def redis_server() -> Iterator[None]:
 
 @pytest.fixture
 def demo(db: Any) -> None:
-    """The demo data set: users, instruments, venues, dealers, portfolios."""
+    """The demo data set: users, instruments, venues, dealers, portfolios; and no market data left by another test."""
+    client = redis_client()
+    stale = list(client.scan_iter("md:*"))
+    if stale:
+        client.delete(*stale)
     call_command("seed_demo", stdout=io.StringIO())
 
 
