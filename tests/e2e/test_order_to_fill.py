@@ -125,7 +125,7 @@ def test_rest_order_is_filled_booked_and_streamed(live_system: Path) -> None:
     assert portfolio.cash == cash_before - notional - parent.fees
     # and every step is in the order's event log, in order: a decision before the children it routed
     kinds = list(OrderEvent.objects.filter(parent=parent).values_list("kind", flat=True))
-    assert kinds[:5] == ["SUBMITTED", "ACCEPT", "STRATEGY_SELECTED", "ROUTED", "CHILD_ROUTED"]
+    assert kinds[:6] == ["SUBMITTED", "RISK_CHECK", "ACCEPT", "STRATEGY_SELECTED", "ROUTED", "CHILD_ROUTED"]
     assert kinds.count("FILL") == len(fills)
     assert kinds.count("CHILD_ROUTED") == len(children)
     assert kinds[-1] == "EXECUTION_DONE"
