@@ -19,7 +19,7 @@ from django.db.models.functions import Coalesce
 from oms import ports
 from oms.core.risk import CheckOutcome, Exposure, Limits, OrderIntent, limits_tightest, risk_check
 from oms.models import Fill, Instrument, ParentOrder, Portfolio, Position, RiskLimit
-from oms.selectors import kill_switch_covering, restriction_covering
+from oms.selectors import instruments_covering, kill_switch_covering, restriction_covering
 from trading.enums import OrdType, Side
 from trading.numbers import ZERO
 from trading.states import TERMINAL
@@ -121,8 +121,9 @@ def _exposure(
         notional=Sum(_money(F("qty") * F("px") * F("parent__instrument__multiplier")))
     )
     position = Position.objects.filter(portfolio=portfolio, instrument=instrument).values_list("qty", flat=True).first()
-    kill = kill_switch_covering(portfolio=portfolio, instrument=instrument, trader=trader)
-    restriction = restriction_covering(portfolio=portfolio, instrument=instrument)
+    covered = instruments_covering(instrument)  # one read of the legs for both lists
+    kill = kill_switch_covering(portfolio=portfolio, instrument_ids=covered, trader=trader)
+    restriction = restriction_covering(portfolio=portfolio, instrument_ids=covered)
     recent = 0
     if limits.max_orders is not None and replacing is None:
         recent = orders.filter(created_at__gt=now - timedelta(seconds=limits.per_seconds)).count()

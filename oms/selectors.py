@@ -19,15 +19,16 @@ def instruments_covering(instrument: Instrument) -> list[int]:
     return sorted(ids)
 
 
-def kill_switch_covering(*, portfolio: Portfolio, instrument: Instrument, trader: Any) -> KillSwitch | None:
-    """The first engaged kill switch that blocks a new order of ``trader`` for ``portfolio`` in ``instrument``, or None.
+def kill_switch_covering(*, portfolio: Portfolio, instrument_ids: list[int], trader: Any) -> KillSwitch | None:
+    """The first engaged kill switch that blocks a new order of ``trader`` for ``portfolio`` in the instrument whose
+    ``instruments_covering`` is ``instrument_ids``, or None.
 
     A VENUE switch blocks routing, not orders: it is not returned here (``venues_halted``).
     """
     scope = (
         Q(scope=KillScope.FIRM)
         | Q(scope=KillScope.PORTFOLIO, portfolio=portfolio)
-        | Q(scope=KillScope.INSTRUMENT, instrument_id__in=instruments_covering(instrument))
+        | Q(scope=KillScope.INSTRUMENT, instrument_id__in=instrument_ids)
     )
     if trader is not None and trader.is_authenticated:
         scope |= Q(scope=KillScope.TRADER, trader=trader)
@@ -39,10 +40,11 @@ def venues_halted() -> set[str]:
     return set(KillSwitch.objects.filter(engaged=True, scope=KillScope.VENUE).values_list("venue", flat=True))
 
 
-def restriction_covering(*, portfolio: Portfolio, instrument: Instrument) -> Restriction | None:
-    """The restricted-list entry that forbids ``portfolio`` new orders in ``instrument`` (or its underlying or legs)."""
+def restriction_covering(*, portfolio: Portfolio, instrument_ids: list[int]) -> Restriction | None:
+    """The restricted-list entry that forbids ``portfolio`` new orders in the instrument whose ``instruments_covering``
+    is ``instrument_ids`` (it, its underlying, its legs)."""
     return (
-        Restriction.objects.filter(instrument_id__in=instruments_covering(instrument))
+        Restriction.objects.filter(instrument_id__in=instrument_ids)
         .filter(Q(portfolio__isnull=True) | Q(portfolio=portfolio))
         .select_related("instrument")
         .first()

@@ -17,7 +17,7 @@ from oms.core.risk import CheckOutcome, RiskCode
 from oms.core.validation import FieldError, order_check
 from oms.models import Account, Allocation, Fill, FillAllocation, FillLeg, Instrument, OrderEvent, ParentOrder, Portfolio, Position
 from oms.risk import RiskTerms, order_risk_check, outcomes_json, reference_px
-from oms.selectors import kill_switch_covering
+from oms.selectors import instruments_covering, kill_switch_covering
 from trading.enums import OrdType, Side, TimeInForce, Urgency
 from trading.numbers import ZERO, avg_px, plain
 from trading.states import OrdEvent, OrdStatus, fill_event, next_status
@@ -531,7 +531,8 @@ def parent_order_amend_finish(*, parent: ParentOrder) -> dict[str, Any] | None:
 
     The caller holds the parent's row lock.
     """
-    kill = kill_switch_covering(portfolio=parent.portfolio, instrument=parent.instrument, trader=parent.created_by)
+    covered = instruments_covering(parent.instrument)
+    kill = kill_switch_covering(portfolio=parent.portfolio, instrument_ids=covered, trader=parent.created_by)
     if kill is not None:  # engaged while the amend pulled the children back: cancel, as it cancelled the rest
         parent_order_transition(
             parent=parent, event=OrdEvent.CANCEL, actor="system:risk", reason=f"kill switch {kill.target_label}: {kill.reason}"
