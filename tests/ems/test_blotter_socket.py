@@ -128,3 +128,27 @@ async def _next(socket: WebsocketCommunicator) -> Any:
     if await socket.receive_nothing(timeout=1):
         return None
     return await socket.receive_json_from(timeout=5)
+
+
+def test_an_idle_socket_stays_up_past_the_layers_blocking_read_and_still_hears(transactional_db: Any, demo: None) -> None:
+    # given a trader's blotter that hears nothing for longer than the channel layer's 5 s blocking read
+    # (redis-py 8's default 5 s socket timeout used to cut that read and tear the socket down)
+    async def scenario() -> tuple[Any, dict[str, Any]]:
+        socket = WebsocketCommunicator(BlotterConsumer.as_asgi(), "/ws/blotter/")
+        socket.scope["user"] = await database_sync_to_async(User.objects.get)(username="trader1")
+        connected, _ = await socket.connect()
+        assert connected
+        assert (await socket.receive_json_from(timeout=10))["type"] == "hello"
+        assert await socket.receive_nothing(timeout=7, interval=0.5)  # idle, through one whole blocking read
+
+        # when an order is published after the idle spell
+        order = await database_sync_to_async(twap)()
+        await database_sync_to_async(blotter_publish_order)(parent_id=order.pk)
+
+        # then the same socket hears it
+        message = await socket.receive_json_from(timeout=10)
+        await socket.disconnect()
+        return order, message
+
+    order, message = async_to_sync(scenario)()
+    assert (message["type"], message["order"]["id"]) == ("order", order.pk)
