@@ -472,7 +472,9 @@ def _last_look(parent: ParentOrder, book: RfqBook, report: LastLookReport, *, no
             return last_look_apply(book, quote_resp_id=report.quote_resp_id, accepted=False, now_ns=epoch_ns(now), reason=str(exc))
         if fill is not None:
             from ems.markouts import markouts_schedule
+            from ems.publish import blotter_publish_fill
 
+            transaction.on_commit(partial(blotter_publish_fill, fill_id=fill.pk))  # the fills grid and the order's row
             transaction.on_commit(partial(markouts_schedule, fill_id=fill.pk))
     return step
 
@@ -649,9 +651,11 @@ def outbound_wire(message: Outbound) -> dict[str, str]:
 
 
 def _publish(rfq_id: int, parent_id: int) -> None:
-    from ems.publish import blotter_publish_rfq
+    """Push the request's snapshot, and its order's row: a step may start, stop or end the order's execution."""
+    from ems.publish import blotter_publish_order, blotter_publish_rfq
 
     blotter_publish_rfq(rfq_id=rfq_id)
+    blotter_publish_order(parent_id=parent_id)
 
 
 # --- what the blotter and the API show --------------------------------------------------------

@@ -517,3 +517,26 @@ def test_a_lost_wake_up_is_repaired_by_the_sweep(demo: None, commit: Any) -> Non
     woken = rfqs.rfqs_overdue(now=timezone.now() + timedelta(seconds=40), late_s=5)
     assert woken == 1
     assert Rfq.objects.get(pk=rfq.pk).state == "EXPIRED"
+
+
+def test_an_rfq_fill_streams_to_the_blotter_with_the_order_row(demo: None, commit: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # given what the blotters would hear, and an open request with one offer
+    heard: list[dict[str, Any]] = []
+    monkeypatch.setattr("ems.publish._send", lambda portfolio_id, message: heard.append(message))
+    market_set()
+    order = order_for(option())
+    rfq = started(commit, order)
+    apply(commit, quote(rfq, "DLR-NB", offer="4.95"))
+    assert any(m["type"] == "order" and m["order"]["execution_strategy"] == "RFQ" for m in heard)  # the row says RFQ
+
+    # when the trader clicks it and the dealer accepts
+    best = snapshot(rfq)["ladder"]["offers"][0]["quote_id"]
+    commit(lambda: api_client_for("trader1").post(f"/api/rfqs/{rfq.pk}/hit/", {"quote_id": best}, format="json"))
+    heard.clear()
+    apply(commit, last_look(sent_of("AJ")[0]))
+
+    # then the blotters hear the fill with the order filled, as an algo's fill does
+    fills = [m for m in heard if m["type"] == "fill"]
+    assert len(fills) == 1
+    assert (fills[0]["fill"]["venue"], fills[0]["fill"]["px"]) == ("DLR-NB", "4.95000000")
+    assert (fills[0]["order"]["id"], fills[0]["order"]["status"]) == (order.pk, "FILLED")
