@@ -12,17 +12,18 @@ from typing import Any
 import django_filters
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.fields import enum_choices
-from ems.core.algos import ParamError
+from ems.chart import order_chart
+from ems.core.algos import SPECS, ParamError, ParamSpec, Strategy
 from ems.models import Execution, Rfq
 from ems.rfqs import (
     ACTIVE,
@@ -371,3 +372,111 @@ class VenueViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     def get_queryset(self) -> QuerySet[Venue]:
         return Venue.objects.order_by("kind", "code")
+
+
+# --- the order detail's chart (``ems.chart.order_chart``): times are epoch milliseconds, numbers decimal strings -------
+
+
+class ChartMarketPointSerializer(serializers.Serializer[Any]):
+    t = serializers.IntegerField(help_text="epoch ms of the publish's last trade")
+    px = _decimal(allow_null=True, help_text="the publish's last trade price; null for data kept before prices were")
+    mid = _decimal(allow_null=True, help_text="the NBBO mid after that publish; null when one-sided or unknown")
+    market_volume = _decimal(allow_null=True, help_text="printed since the execution started, ours included; null before")
+    participation = _decimal(
+        allow_null=True, help_text="our filled qty by then over `market_volume`, a fraction (0.0123 is 1.23%); null if unknown"
+    )
+
+
+class ChartFillSerializer(serializers.Serializer[Any]):
+    t = serializers.IntegerField(help_text="epoch ms, when it executed")
+    px = _decimal()
+    qty = _decimal()
+    venue = serializers.CharField()
+    liquidity = serializers.CharField(allow_blank=True, help_text="ADDED, REMOVED, ... as the venue said; blank if unknown")
+    filled_qty = _decimal(help_text="our cumulative filled qty after this fill")
+
+
+class ChartTickSerializer(serializers.Serializer[Any]):
+    tick_no = serializers.IntegerField()
+    due_at = serializers.IntegerField(help_text="epoch ms, when the schedule wanted the tick")
+    ran_at = serializers.IntegerField(help_text="epoch ms, when it ran")
+    strategy = serializers.CharField()
+    target_qty = _decimal(allow_null=True, help_text="where the schedule said the parent should be; null: no target")
+    filled_qty = _decimal(help_text="the parent's filled qty when the tick ran")
+
+
+class OrderChartSerializer(serializers.Serializer[Any]):
+    """What the order detail's chart draws. Times are epoch milliseconds (UTC); numbers are decimal strings."""
+
+    order = serializers.IntegerField()
+    symbol = serializers.CharField()
+    side = _choice(Side)
+    status = serializers.CharField()
+    strategy = serializers.CharField(allow_null=True, help_text="the strategy working now; null before the execution")
+    qty = _decimal()
+    filled_qty = _decimal()
+    avg_px = _decimal(allow_null=True)
+    limit_px = _decimal(allow_null=True)
+    decision_px = _decimal(allow_null=True, help_text="the mark when the OMS accepted the order")
+    arrival_mid = _decimal(allow_null=True, help_text="the mid when the execution started")
+    start_at = serializers.IntegerField(allow_null=True, help_text="epoch ms, the execution's start")
+    end_at = serializers.IntegerField(allow_null=True, help_text="epoch ms, the execution's scheduled end")
+    range_start = serializers.IntegerField(help_text="epoch ms, the chart's window: a minute before the start")
+    range_end = serializers.IntegerField(help_text="epoch ms: now while working, else a minute after the last fill or tick")
+    as_of = serializers.IntegerField(help_text="epoch ms, when this was read")
+    max_points = serializers.IntegerField(help_text="the market series is downsampled to at most this many points")
+    market = ChartMarketPointSerializer(many=True, help_text="oldest first, one per market-data publish with trades")
+    fills = ChartFillSerializer(many=True, help_text="ours, in time order")
+    schedule = ChartTickSerializer(many=True, help_text="the algo's ticks, in order")
+
+
+class OrderChart(APIView):
+    """The order detail's chart: market price and volume over its window, our fills, schedule and participation."""
+
+    @extend_schema(responses={200: OrderChartSerializer, **error_responses(404)})
+    def get(self, request: Request, pk: int) -> Response:
+        if not roles.orders_for(request.user).filter(pk=pk).exists():
+            raise NotFound(f"no order #{pk} you may see")
+        return Response(order_chart(parent_id=pk))
+
+
+class StrategyParamSerializer(serializers.Serializer[Any]):
+    """One parameter of a strategy, as declared in ``ems.core.algos.SPECS``."""
+
+    name = serializers.CharField()
+    kind = serializers.CharField(
+        help_text="`int`, `decimal`, `fraction` (a share: 0.1 is 10%), `price`, `qty`, `bool`, or `codes` (a list of codes)"
+    )
+    default = serializers.SerializerMethodField(
+        method_name="default_json", help_text="what it is when not given; null: none (or worked out per order)"
+    )
+    help = serializers.CharField(help_text="what it does, in a trader's words")
+    amendable = serializers.BooleanField(help_text="may change while the order works")
+    minimum = _decimal(allow_null=True, help_text="the smallest value taken; null: no bound")
+    maximum = _decimal(allow_null=True, help_text="the largest value taken; null: no bound")
+
+    @extend_schema_field(OpenApiTypes.ANY)
+    def default_json(self, spec: ParamSpec) -> Any:
+        default = spec.default
+        if isinstance(default, Decimal):
+            return format(default, "f")  # exact, as the orders' decimals are
+        return list(default) if isinstance(default, tuple) else default
+
+
+class StrategySerializer(serializers.Serializer[Any]):
+    """A strategy an order may ask for by name (``strategy``), with the parameters it takes (``strategy_params``)."""
+
+    name = serializers.CharField()
+    scheduled = serializers.BooleanField(help_text="works to a schedule, in slices over [start, end]")
+    params = StrategyParamSerializer(many=True)
+
+
+class StrategyList(APIView):
+    """The strategies an order may name, each with its parameters: kind, default, range, amendable. Blank: the EMS chooses."""
+
+    permission_classes = [IsAuthenticated, HasRole]  # as the dealers and venues: the desk's reference data
+
+    @extend_schema(responses={200: StrategySerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        strategies = [{"name": s.value, "scheduled": s.scheduled, "params": SPECS[s]} for s in Strategy]
+        return Response(StrategySerializer(strategies, many=True).data)

@@ -1,12 +1,12 @@
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import F, Sum
+from django.db.models import F, OuterRef, Subquery, Sum
 from rest_framework.fields import DateTimeField
 
 from config.redis import redis_client
-from ems.core.tca import TcaFill, participation, shortfall
-from ems.models import ChildOrder, Execution, FillMarkout, RoutingDecision
+from ems.core.tca import TcaFill, participation, shortfall, slippage_bps
+from ems.models import ChildOrder, Execution, ExecutionTick, FillMarkout, RoutingDecision
 from ems.serializers import ChildOrderSerializer, RoutingDecisionSerializer
 from oms.models import Fill, Instrument
 from trading.clock import epoch_ns
@@ -28,16 +28,43 @@ def routing_decision_list(*, parent_id: int) -> list[dict[str, Any]]:
 
 
 def execution_strategies(*, parent_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Return how each of these parents with an execution is worked now: strategy, first strategy, last change."""
-    rows = Execution.objects.filter(parent_id__in=parent_ids).values("parent_id", "strategy", "base_strategy", "updated_at")
+    """Return how each of these parents with an execution is worked now, for the blotter's rows.
+
+    Strategy now and first, the execution's last change, where the schedule said the parent should be at
+    its latest tick (``schedule_qty``; None for an unscheduled strategy), the arrival mid, and the filled
+    part's slippage against it in bps (positive: a cost; None before a fill or without a positive mid).
+    """
+    last_target = (
+        ExecutionTick.objects.filter(execution=OuterRef("pk"), target_qty__isnull=False)
+        .order_by("-tick_no")
+        .values("target_qty")[:1]
+    )
+    rows = (
+        Execution.objects.filter(parent_id__in=parent_ids)
+        .annotate(schedule_qty=Subquery(last_target))
+        .values(
+            "parent_id", "strategy", "base_strategy", "updated_at", "arrival_mid", "schedule_qty",
+            "parent__side", "parent__filled_qty", "parent__avg_px",
+        )
+    )  # fmt: skip
     return {
         row["parent_id"]: {
             "strategy": row["strategy"],
             "base_strategy": row["base_strategy"] or row["strategy"],
             "updated_at": DateTimeField().to_representation(row["updated_at"]),
+            "schedule_qty": row["schedule_qty"],
+            "arrival_mid": row["arrival_mid"],
+            "slippage_bps": _arrival_slippage(row),
         }
         for row in rows
     }
+
+
+def _arrival_slippage(row: dict[str, Any]) -> Decimal | None:
+    arrival, avg = row["arrival_mid"], row["parent__avg_px"]
+    if not row["parent__filled_qty"] or arrival is None or avg is None or arrival <= 0 or avg <= 0:
+        return None  # nothing filled yet, or a package priced at a net credit: no bps against it
+    return slippage_bps(side=Side(row["parent__side"]), avg_px=avg, benchmark=arrival)
 
 
 _ALGO_EVENTS = ("STRATEGY_SELECTED", "STRATEGY_SWITCH", "SCHEDULE_CATCH_UP", "SCHEDULE_LIMIT", "SCHEDULE_I_WOULD", "ALGO_WARNING")

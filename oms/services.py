@@ -13,7 +13,7 @@ from django.utils import timezone
 from oms import ports
 from oms.core.allocation import AllocationBy, AllocationTarget, allocate_fill, allocation_check, split_fee
 from oms.core.positions import LegTerms, cash_after_fill, package_leg_fills, position_after_fill
-from oms.core.risk import CheckOutcome, RiskCode
+from oms.core.risk import CheckOutcome, OrderIntent, RiskCode, order_notional
 from oms.core.validation import FieldError, order_check
 from oms.models import Account, Allocation, Fill, FillAllocation, FillLeg, Instrument, OrderEvent, ParentOrder, Portfolio, Position
 from oms.risk import RiskTerms, order_risk_check, outcomes_json, reference_px
@@ -121,12 +121,66 @@ def parent_order_submit(
     ``OrderConflict``. A bad order, or one a pre-trade check refuses, raises
     ``OrderRejected`` and stores nothing; an accepted one logs every check's
     outcome (``RISK_CHECK``). ``allow_duplicate`` lets through an order
-    identical to a recent one (the duplicate check).
+    identical to a recent one (the duplicate check). The checks are
+    ``parent_order_check``'s, run under the portfolio's row lock.
     """
     if cl_ord_id:
         existing = _order_by_cl_ord_id(user, cl_ord_id)
         if existing is not None:
             return _retried(existing, terms, cl_ord_id), False
+    try:
+        order = _parent_order_create(user=user, terms=terms, cl_ord_id=cl_ord_id, allow_duplicate=allow_duplicate)
+    except IntegrityError:
+        existing = _order_by_cl_ord_id(user, cl_ord_id) if cl_ord_id else None
+        if existing is None:
+            raise
+        return _retried(existing, terms, cl_ord_id), False  # a concurrent retry won the race
+    return order, True
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCheck:
+    """What ``parent_order_check`` found: the errors a submit would refuse with, and every pre-trade check's outcome.
+
+    ``outcomes`` is empty when the order's own terms are wrong (tick, lot, strategy, ...): like a submit, the
+    pre-trade checks then do not run. ``notional`` is the order's at its limit, or at ``reference_px`` for a
+    MARKET order (None when neither is known or the size is not positive).
+    """
+
+    errors: list[FieldError]
+    outcomes: list[CheckOutcome]
+    reference_px: Decimal | None
+    notional: Decimal | None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def parent_order_check(*, user: Any, terms: OrderTerms, allow_duplicate: bool = False) -> OrderCheck:
+    """Run every check a submit of ``terms`` runs (tick and lot, instrument active, allocations, the strategy's
+    parameters, then the pre-trade risk checks against the reference price); store nothing.
+
+    A submit calls it under the portfolio's row lock, so two orders of one portfolio are checked one after the
+    other; a pre-trade check (the ticket's) calls it without: what it reads may change before the order is sent.
+    """
+    decision_px = reference_px(terms.instrument)
+    notional = _order_notional(terms, decision_px)
+    errors = _terms_check(user=user, terms=terms)
+    if errors:
+        return OrderCheck(errors=errors, outcomes=[], reference_px=decision_px, notional=notional)
+    outcomes = order_risk_check(
+        terms=RiskTerms(terms.portfolio, terms.instrument, terms.side, terms.ord_type, terms.qty, terms.limit_px),
+        trader=user,
+        now=timezone.now(),
+        ref_px=decision_px,
+        allow_duplicate=allow_duplicate,
+    )
+    return OrderCheck(errors=_risk_errors(outcomes), outcomes=outcomes, reference_px=decision_px, notional=notional)
+
+
+def _terms_check(*, user: Any, terms: OrderTerms) -> list[FieldError]:
+    """The order's own terms: size and price on the lot and tick, instrument active, allocations, strategy."""
     errors = order_check(
         qty=terms.qty,
         ord_type=terms.ord_type,
@@ -138,18 +192,24 @@ def parent_order_submit(
         errors.append(FieldError("instrument", "inactive", f"instrument {terms.instrument.symbol} is not tradable"))
     errors += _allocations_check(terms)
     if not errors:
-        draft = _draft(user=user, terms=terms, cl_ord_id=cl_ord_id)
+        draft = _draft(user=user, terms=terms, cl_ord_id="")
         errors += [FieldError(name, "invalid", reason) for name, reason in ports.execution.strategy_check(draft)]
-    if errors:
-        raise OrderRejected(errors)
-    try:
-        order = _parent_order_create(user=user, terms=terms, cl_ord_id=cl_ord_id, allow_duplicate=allow_duplicate)
-    except IntegrityError:
-        existing = _order_by_cl_ord_id(user, cl_ord_id) if cl_ord_id else None
-        if existing is None:
-            raise
-        return _retried(existing, terms, cl_ord_id), False  # a concurrent retry won the race
-    return order, True
+    return errors
+
+
+def _order_notional(terms: OrderTerms, ref_px: Decimal | None) -> Decimal | None:
+    if terms.qty <= 0 or (terms.ord_type is OrdType.LIMIT and terms.limit_px is None):
+        return None  # no order risk could price
+    intent = OrderIntent(
+        side=terms.side,
+        ord_type=terms.ord_type,
+        qty=terms.qty,
+        limit_px=terms.limit_px if terms.ord_type is OrdType.LIMIT else None,
+        ref_px=ref_px,
+        multiplier=terms.instrument.multiplier,
+        currency=terms.instrument.currency,
+    )
+    return order_notional(intent)
 
 
 def _allocations_check(terms: OrderTerms) -> list[FieldError]:
@@ -202,19 +262,13 @@ def _draft(*, user: Any, terms: OrderTerms, cl_ord_id: str) -> ParentOrder:
 @transaction.atomic
 def _parent_order_create(*, user: Any, terms: OrderTerms, cl_ord_id: str, allow_duplicate: bool) -> ParentOrder:
     Portfolio.objects.select_for_update().get(pk=terms.portfolio.pk)  # orders of a portfolio are checked one at a time
-    decision_px = reference_px(terms.instrument)
-    outcomes = order_risk_check(
-        terms=RiskTerms(terms.portfolio, terms.instrument, terms.side, terms.ord_type, terms.qty, terms.limit_px),
-        trader=user,
-        now=timezone.now(),
-        ref_px=decision_px,
-        allow_duplicate=allow_duplicate,
-    )
-    errors = _risk_errors(outcomes)
-    if errors:
-        raise OrderRejected(errors)
+    check = parent_order_check(user=user, terms=terms, allow_duplicate=allow_duplicate)
+    if not check.ok:
+        _risk_refusal_log(check.outcomes)
+        raise OrderRejected(check.errors)
+    outcomes = check.outcomes
     order = _draft(user=user, terms=terms, cl_ord_id=cl_ord_id)
-    order.decision_px = decision_px
+    order.decision_px = check.reference_px
     order.save()
     Allocation.objects.bulk_create(
         Allocation(parent=order, account=account, position=n, weight=weight)
@@ -471,9 +525,14 @@ def parent_order_amend(*, parent_id: int, actor: str, changes: dict[str, Any]) -
 
 def _risk_errors(outcomes: list[CheckOutcome]) -> list[FieldError]:
     failures = [outcome for outcome in outcomes if not outcome.passed]
+    return [FieldError(RISK_FIELDS.get(f.check, "non_field_errors"), f.check.value, f.message) for f in failures]
+
+
+def _risk_refusal_log(outcomes: list[CheckOutcome]) -> None:
+    """Log a refusal by pre-trade risk (a submit's or an amend's; not a ticket's check, asked at every keystroke)."""
+    failures = [outcome for outcome in outcomes if not outcome.passed]
     if failures:
         logger.info("refused by pre-trade risk: %s", "; ".join(f"{f.check}: {f.message}" for f in failures))
-    return [FieldError(RISK_FIELDS.get(f.check, "non_field_errors"), f.check.value, f.message) for f in failures]
 
 
 def _amend_risk_check(parent: ParentOrder, changes: dict[str, Any]) -> list[FieldError]:
@@ -490,6 +549,7 @@ def _amend_risk_check(parent: ParentOrder, changes: dict[str, Any]) -> list[Fiel
     outcomes = order_risk_check(
         terms=terms, trader=parent.created_by, now=timezone.now(), ref_px=reference_px(parent.instrument), replacing=parent
     )
+    _risk_refusal_log(outcomes)
     return _risk_errors(outcomes)
 
 

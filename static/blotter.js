@@ -1,7 +1,7 @@
 // The live blotter: loads orders and fills over REST, then applies websocket updates.
 // On reconnect it reloads (the list and the open order's detail), so nothing
 // published while it was away is missed. A row opens the order's detail panel:
-// header, routing decisions, child orders, fills and events, from
+// header, chart, TCA, algo, routing decisions, child orders, fills and events, from
 // GET /api/orders/<id>/, fetched again (debounced) when the order changes.
 // The RFQ panel is static/rfq.js (window.Rfq): this file tells it of each (re)connect, hands it the
 // socket's "rfq" messages, and shows it the order in the detail panel (for its "RFQ…" action).
@@ -42,18 +42,6 @@
     if (Number.isNaN(d.getTime())) return String(iso);
     return d.toLocaleTimeString(undefined, { hour12: false }) + "." + String(d.getMilliseconds()).padStart(3, "0");
   }
-  function progress(o) {
-    const td = document.createElement("td");
-    const bar = document.createElement("div");
-    bar.className = "progress";
-    const fill = document.createElement("span");
-    const pct = Number(o.qty) > 0 ? Math.min(100, (100 * Number(o.filled_qty)) / Number(o.qty)) : 0;
-    fill.style.width = pct.toFixed(1) + "%";
-    bar.title = pct.toFixed(1) + "% filled";
-    bar.appendChild(fill);
-    td.appendChild(bar);
-    return td;
-  }
   function statusText(status) {
     return status ? String(status).replaceAll("_", " ") : "";
   }
@@ -72,35 +60,186 @@
   }
 
   // ---- the orders grid ------------------------------------------------------
+  // Every order the page knows is in `orders` (id -> the newest snapshot) with its <tr> in `orderRows`.
+  // Filters hide rows; the sort orders them (newest first until a header is clicked). A re-render is
+  // batched to one animation frame, so a burst of fills costs one pass over the grid.
+
+  const orders = new Map();
+  const expanded = new Map(); // order id -> {tr, controller, timer}: the rows opened in place
+  const filterText = document.getElementById("filter-text");
+  const filterStatus = document.getElementById("filter-status");
+  const filterSide = document.getElementById("filter-side");
+  const orderCount = document.getElementById("order-count");
+  const WORKING = new Set(["PENDING_NEW", "NEW", "PARTIALLY_FILLED", "PENDING_CANCEL", "PENDING_REPLACE"]);
+  const STATUS_GROUPS = {
+    working: (s) => WORKING.has(s),
+    done: (s) => !WORKING.has(s),
+    filled: (s) => s === "FILLED",
+    canceled: (s) => s === "CANCELED" || s === "REJECTED" || s === "EXPIRED",
+  };
+  const sort = { key: "id", dir: -1 }; // newest first
+  let renderQueued = false;
+
+  function pctOf(part, whole) {
+    const w = Number(whole);
+    return w > 0 ? Math.max(0, Math.min(100, (100 * Number(part)) / w)) : 0;
+  }
+  function progress(o) {
+    const td = document.createElement("td");
+    const bar = document.createElement("div");
+    bar.className = "progress";
+    const fill = document.createElement("span");
+    const pct = pctOf(o.filled_qty, o.qty);
+    fill.style.width = pct.toFixed(1) + "%";
+    bar.appendChild(fill);
+    let title = pct.toFixed(1) + "% filled";
+    if (o.schedule_qty != null && WORKING.has(o.status)) {
+      const due = pctOf(o.schedule_qty, o.qty);
+      const mark = document.createElement("i");
+      mark.style.left = due.toFixed(1) + "%";
+      bar.appendChild(mark);
+      const gap = pct - due;
+      bar.classList.add(gap < -5 ? "behind" : gap > 5 ? "ahead" : "on-schedule");
+      title += ", schedule " + due.toFixed(1) + "% (" + (gap >= 0 ? "+" : "") + gap.toFixed(1) + " pp)";
+    }
+    bar.title = title;
+    td.appendChild(bar);
+    return td;
+  }
+  function slipCell(o) {
+    const td = cell(o.slippage_bps == null ? "" : Number(o.slippage_bps).toFixed(1), "num slip");
+    if (o.slippage_bps != null) {
+      td.classList.add(Number(o.slippage_bps) > 0 ? "cost" : "gain");
+      td.title = "avg " + p(o.avg_px) + " against arrival mid " + p(o.arrival_mid);
+    }
+    return td;
+  }
+  function toggleCell(id) {
+    const td = cell("", "toggle");
+    const button = el("button", "expander", expanded.has(id) ? "▾" : "▸");
+    button.type = "button";
+    button.tabIndex = -1; // the row holds the Tab stop; → and ← expand it from the keyboard
+    button.setAttribute("aria-expanded", expanded.has(id) ? "true" : "false");
+    button.setAttribute("aria-label", "children and fills of order #" + id);
+    button.dataset.testid = "expand";
+    td.appendChild(button);
+    return td;
+  }
 
   function upsertOrder(o) {
     const old = orderRows.get(o.id);
     // A reload races the websocket: never let an older snapshot replace a newer row.
     const stamp = rowStamp(o);
     if (old && Number(old.dataset.stamp) > stamp) return;
+    orders.set(o.id, o);
     const tr = document.createElement("tr");
     tr.dataset.id = o.id;
     tr.dataset.stamp = String(stamp);
+    tr.dataset.status = o.status;
     tr.className = "status-" + o.status.toLowerCase() + " side-" + o.side.toLowerCase();
-    [cell(o.id), cell(time(o.created_at)), cell(o.portfolio), cell(o.instrument), cell(o.side, "side"),
+    [toggleCell(o.id), cell(o.id, "num"), cell(time(o.created_at)), cell(o.portfolio), cell(o.instrument), cell(o.side, "side"),
      cell(qty(o.qty), "num"), cell(o.ord_type), cell(px(o.limit_px), "num"), strategyCell(o),
      cell(statusText(o.status), "status"), cell(qty(o.filled_qty), "num"), progress(o),
-     cell(Number(o.filled_qty) > 0 ? px(o.avg_px) : "", "num")]
+     cell(Number(o.filled_qty) > 0 ? px(o.avg_px) : "", "num"), slipCell(o)]
       .forEach((td) => tr.appendChild(td));
     tr.tabIndex = o.id === activeId ? 0 : -1;
+    tr.setAttribute("aria-expanded", expanded.has(o.id) ? "true" : "false");
     if (o.id === detail.id) markOpen(tr, true);
+    tr.hidden = !matches(o);
     const hadFocus = old != null && document.activeElement === old;
     if (old) { old.replaceWith(tr); } else { ordersBody.prepend(tr); }
     orderRows.set(o.id, tr);
-    tr.classList.add("flash");
+    if (old) tr.classList.add("flash");
     if (hadFocus) tr.focus({ preventScroll: true });
+    if (expanded.has(o.id)) { tr.after(expanded.get(o.id).tr); refreshExpansion(o.id); }
+    queueRender();
+  }
+
+  // ---- filters and sort ----
+
+  function matches(o) {
+    const statusGroup = STATUS_GROUPS[filterStatus.value];
+    if (statusGroup && !statusGroup(o.status)) return false;
+    if (filterSide.value && o.side !== filterSide.value) return false;
+    const text = filterText.value.trim().toLowerCase();
+    if (!text) return true;
+    if (text.startsWith("#")) return String(o.id) === text.slice(1);
+    return [o.instrument, o.portfolio, o.execution_strategy, o.strategy, o.created_by, o.cl_ord_id, String(o.id)]
+      .some((v) => v && String(v).toLowerCase().includes(text));
+  }
+
+  function sortValue(o, key) {
+    switch (key) {
+      case "id": return o.id;
+      case "created_at": return Date.parse(o.created_at) || 0;
+      case "qty": case "filled_qty": case "avg_px": case "limit_px": case "slippage_bps":
+        return o[key] == null ? -Infinity : Number(o[key]); // display order only: the values shown stay strings
+      case "progress": return pctOf(o.filled_qty, o.qty);
+      case "strategy": return o.execution_strategy || o.strategy || "";
+      default: return o[key] == null ? "" : String(o[key]);
+    }
+  }
+
+  function compare(a, b) {
+    const x = sortValue(a, sort.key);
+    const y = sortValue(b, sort.key);
+    const c = typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y));
+    return c !== 0 ? sort.dir * c : b.id - a.id;
+  }
+
+  function queueRender() {
+    if (renderQueued) return;
+    renderQueued = true;
+    requestAnimationFrame(render);
+  }
+
+  // Put the rows in sort order (moving only the ones out of place), apply the filters, count.
+  function render() {
+    renderQueued = false;
+    const sorted = Array.from(orders.values()).sort(compare);
+    let cursor = ordersBody.firstElementChild;
+    let shown = 0;
+    for (const o of sorted) {
+      const tr = orderRows.get(o.id);
+      tr.hidden = !matches(o);
+      if (!tr.hidden) shown += 1;
+      const open = expanded.get(o.id);
+      if (open) open.tr.hidden = tr.hidden;
+      if (cursor !== tr) ordersBody.insertBefore(tr, cursor);
+      cursor = tr.nextElementSibling;
+      if (open) {
+        if (cursor !== open.tr) ordersBody.insertBefore(open.tr, cursor);
+        cursor = open.tr.nextElementSibling;
+      }
+    }
+    orderCount.textContent = shown === orders.size ? orders.size + " orders" : shown + " of " + orders.size + " orders";
     ensureTabStop();
   }
 
-  // Exactly one row is in the Tab order: the active one, else the top one.
+  document.querySelectorAll("#orders thead th[data-sort]").forEach((th) => {
+    th.tabIndex = 0;
+    th.title = (th.title ? th.title + ". " : "") + "Sort by " + th.textContent;
+    const sortBy = () => {
+      const key = th.dataset.sort;
+      sort.dir = sort.key === key ? -sort.dir : (key === "id" || key === "created_at" ? -1 : 1);
+      sort.key = key;
+      document.querySelectorAll("#orders thead th[data-sort]").forEach((h) => h.removeAttribute("aria-sort"));
+      th.setAttribute("aria-sort", sort.dir > 0 ? "ascending" : "descending");
+      render();
+    };
+    th.addEventListener("click", sortBy);
+    th.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); sortBy(); } });
+  });
+  document.querySelector('#orders thead th[data-sort="id"]').setAttribute("aria-sort", "descending");
+  [filterText, filterStatus, filterSide].forEach((input) => input.addEventListener("input", render));
+  document.getElementById("order-filters").addEventListener("submit", (e) => e.preventDefault());
+
+  // Exactly one visible row is in the Tab order: the active one, else the top one.
   function ensureTabStop() {
-    if (activeId != null && orderRows.has(activeId)) return;
-    const first = ordersBody.firstElementChild;
+    const current = orderRows.get(activeId);
+    if (current && !current.hidden) return;
+    if (current) current.tabIndex = -1;
+    const first = ordersBody.querySelector("tr[data-id]:not([hidden])");
     if (!first) return;
     activeId = Number(first.dataset.id);
     first.tabIndex = 0;
@@ -119,32 +258,102 @@
     if (open) { tr.setAttribute("aria-current", "true"); } else { tr.removeAttribute("aria-current"); }
   }
 
+  // the next or previous visible order row (an expansion row is skipped)
+  function sibling(tr, forward) {
+    let next = forward ? tr.nextElementSibling : tr.previousElementSibling;
+    while (next && (next.hidden || !next.dataset.id)) next = forward ? next.nextElementSibling : next.previousElementSibling;
+    return next;
+  }
+
   ordersBody.addEventListener("click", (event) => {
-    const tr = event.target.closest("tr");
-    if (!tr || !tr.dataset.id) return;
+    const tr = event.target.closest("tr[data-id]");
+    if (!tr) return;
+    const id = Number(tr.dataset.id);
+    if (event.target.closest("button.expander")) {
+      activate(tr, false);
+      setExpanded(id, !expanded.has(id));
+      return;
+    }
     activate(tr, true);
-    openDetail(Number(tr.dataset.id));
+    openDetail(id);
   });
 
   ordersBody.addEventListener("keydown", (event) => {
-    const tr = event.target.closest("tr");
+    const tr = event.target.closest("tr[data-id]");
     if (!tr || event.target !== tr) return;
+    const id = Number(tr.dataset.id);
     let next = null;
     switch (event.key) {
-      case "ArrowDown": next = tr.nextElementSibling; break;
-      case "ArrowUp": next = tr.previousElementSibling; break;
-      case "Home": next = ordersBody.firstElementChild; break;
-      case "End": next = ordersBody.lastElementChild; break;
+      case "ArrowDown": next = sibling(tr, true); break;
+      case "ArrowUp": next = sibling(tr, false); break;
+      case "Home": next = ordersBody.querySelector("tr[data-id]:not([hidden])"); break;
+      case "End": next = Array.from(ordersBody.querySelectorAll("tr[data-id]:not([hidden])")).pop(); break;
+      case "ArrowRight": event.preventDefault(); setExpanded(id, true); return;
+      case "ArrowLeft": event.preventDefault(); setExpanded(id, false); return;
       case "Enter":
         event.preventDefault();
         activate(tr, false);
-        openDetail(Number(tr.dataset.id));
+        openDetail(id);
         return;
       default: return;
     }
     event.preventDefault(); // the arrows move between rows, not the page
     if (next) activate(next, true);
   });
+
+  // ---- a row expanded in place: its child orders and fills ----
+
+  function setExpanded(id, open) {
+    const row = orderRows.get(id);
+    if (!row || open === expanded.has(id)) return;
+    if (open) {
+      const tr = el("tr", "expansion");
+      tr.dataset.parent = id;
+      const td = el("td");
+      td.colSpan = row.children.length;
+      td.appendChild(el("p", "dim", "Loading…"));
+      tr.appendChild(td);
+      expanded.set(id, { tr, controller: null, timer: null });
+      row.after(tr);
+      refreshExpansion(id, true);
+    } else {
+      const open_ = expanded.get(id);
+      if (open_.controller) open_.controller.abort();
+      clearTimeout(open_.timer);
+      open_.tr.remove();
+      expanded.delete(id);
+    }
+    row.setAttribute("aria-expanded", open ? "true" : "false");
+    const button = row.querySelector("button.expander");
+    button.textContent = open ? "▾" : "▸";
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+  }
+
+  function refreshExpansion(id, now) {
+    const open = expanded.get(id);
+    if (!open || open.timer != null) return;
+    open.timer = setTimeout(async () => {
+      open.timer = null;
+      if (open.controller) open.controller.abort();
+      const controller = new AbortController();
+      open.controller = controller;
+      try {
+        const response = await fetch("/api/orders/" + id + "/", {
+          credentials: "same-origin", headers: { Accept: "application/json" }, signal: controller.signal,
+        });
+        if (!response.ok) throw new Error(await errorMessage(response, id));
+        const order = await response.json();
+        if (expanded.get(id) !== open) return;
+        const td = open.tr.firstElementChild;
+        td.replaceChildren(renderChildren(order.children || []), renderFills(order.fills || []));
+      } catch (error) {
+        if (error.name === "AbortError") return;
+        open.tr.firstElementChild.replaceChildren(el("p", "error", "Could not load order #" + id + ": " + error.message));
+      } finally {
+        if (open.controller === controller) open.controller = null;
+      }
+    }, now ? 0 : REFRESH_MS);
+  }
 
   // ---- the fills grid -------------------------------------------------------
 
@@ -187,6 +396,8 @@
       detail.openSeqs = new Map();
       detail.loaded = false;
       rfq.onOrderDetail(null); // until this order is loaded, its actions wait
+      actions.show(null);
+      chart.close();
       panelTitle.textContent = "Order #" + id;
       panelStatus.textContent = "";
       panelBody.replaceChildren(el("p", "dim", "Loading…"));
@@ -207,6 +418,8 @@
     if (row) markOpen(row, false);
     detail.id = null;
     rfq.onOrderDetail(null);
+    actions.show(null);
+    chart.close();
     panel.hidden = true;
     document.body.classList.remove("detail-open");
     const back = orderRows.get(activeId);
@@ -290,6 +503,14 @@
     if (orderRows.has(id)) activate(orderRows.get(id), false);
     openDetail(id);
   });
+  const newOrder = document.getElementById("new-order");
+  if (newOrder) newOrder.addEventListener("click", () => { if (window.Ticket) window.Ticket.open(); });
+  document.addEventListener("keydown", (event) => {
+    const typing = event.target instanceof Element && event.target.closest("input, select, textarea, dialog, [contenteditable]");
+    if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.key === "/") { event.preventDefault(); filterText.focus(); filterText.select(); }
+    if ((event.key === "n" || event.key === "N") && newOrder && window.Ticket) { event.preventDefault(); window.Ticket.open(); }
+  });
   document.addEventListener("keydown", (event) => {
     // Esc in a dialog (the RFQ form) closes the dialog, not the panel behind it
     if (event.target instanceof Element && event.target.closest("dialog")) return;
@@ -356,6 +577,8 @@
     panelStatus.className = "detail-status status-" + String(o.status).toLowerCase();
     panelBody.replaceChildren(
       renderHeader(o),
+      chart.section(o),
+      renderTca(o.tca),
       renderAlgo(o.execution),
       renderDecisions(o.routing_decisions || []),
       renderChildren(o.children || []),
@@ -365,6 +588,130 @@
     detail.loaded = true;
     panel.scrollTop = scroll;
     rfq.onOrderDetail(o);
+    actions.show(o);
+  }
+
+  // ---- the detail panel: the chart (static/order_chart.js) ----
+  // One chart per open order: its section is kept across live refreshes (moved, not rebuilt), and redrawn
+  // with the detail, so a burst of fills costs one chart request per REFRESH_MS too.
+
+  const chart = {
+    id: null,
+    box: null,
+    section(o) {
+      if (!window.OrderChart) return el("span");
+      if (this.id !== o.id) {
+        this.close();
+        this.id = o.id;
+        this.box = section("Chart");
+        const holder = el("div", "order-chart");
+        holder.dataset.testid = "order-chart";
+        this.box.appendChild(holder);
+        window.OrderChart.mount(holder, o.id);
+      } else {
+        window.OrderChart.refresh();
+      }
+      return this.box;
+    },
+    close() {
+      if (this.id != null && window.OrderChart) window.OrderChart.unmount();
+      this.id = null;
+      this.box = null;
+    },
+  };
+
+  // ---- the detail panel: amend and cancel ----
+
+  const actions = {
+    amend: document.getElementById("detail-amend"),
+    cancel: document.getElementById("detail-cancel"),
+    order: null,
+    confirmTimer: null,
+    show(o) {
+      this.order = o;
+      const workable = o != null && WORKING.has(o.status) && o.status !== "PENDING_CANCEL";
+      if (this.amend) this.amend.hidden = !workable || !window.Ticket;
+      if (this.cancel) {
+        this.cancel.hidden = !workable;
+        if (!workable) this.disarm();
+      }
+    },
+    disarm() {
+      clearTimeout(this.confirmTimer);
+      this.confirmTimer = null;
+      this.cancel.textContent = "Cancel order";
+      this.cancel.classList.remove("armed");
+    },
+    // First press arms the button ("Confirm cancel", 4 s); the second sends. No modal in the trader's way.
+    async onCancel() {
+      const o = this.order;
+      if (!o) return;
+      if (this.confirmTimer == null) {
+        this.cancel.textContent = "Confirm cancel #" + o.id;
+        this.cancel.classList.add("armed");
+        this.confirmTimer = setTimeout(() => this.disarm(), 4000);
+        return;
+      }
+      this.disarm();
+      this.cancel.setAttribute("aria-disabled", "true");
+      try {
+        const response = await fetch("/api/orders/" + o.id + "/cancel/", {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
+        });
+        if (!response.ok) throw new Error(await errorMessage(response, o.id));
+        showError(null);
+        fetchDetail();
+      } catch (error) {
+        showError("Could not cancel order #" + o.id + ": " + error.message);
+      } finally {
+        this.cancel.removeAttribute("aria-disabled");
+      }
+    },
+  };
+  if (actions.cancel) actions.cancel.addEventListener("click", () => actions.onCancel());
+  if (actions.amend) actions.amend.addEventListener("click", () => { if (actions.order && window.Ticket) window.Ticket.amend(actions.order); });
+
+  function csrfToken() {
+    const cookie = document.cookie.split("; ").find((c) => c.startsWith("csrftoken="));
+    return cookie ? decodeURIComponent(cookie.slice("csrftoken=".length)) : "";
+  }
+
+  // ---- the detail panel: transaction cost analysis ----
+
+  function bps(v) { return v == null ? "—" : Number(v).toFixed(2) + " bps"; }
+
+  function renderTca(t) {
+    const box = section("Transaction cost");
+    if (!t) {
+      box.appendChild(el("p", "dim", "Not yet: the execution has no arrival price."));
+      return box;
+    }
+    const total = el("p", "tca-total");
+    total.append("Shortfall ", el("b", Number(t.shortfall_bps) > 0 ? "cost" : "gain", bps(t.shortfall_bps)),
+      " against the decision price " + p(t.decision_px));
+    box.appendChild(total);
+    box.appendChild(kv([
+      ["Delay", bps(t.delay_bps)],
+      ["Impact", bps(t.impact_bps)],
+      ["Opportunity", bps(t.opportunity_bps)],
+      ["Fees", bps(t.fees_bps)],
+      ["Arrival mid", p(t.arrival_mid)],
+      ["Mark now", p(t.end_mid) + " (" + String(t.end_mid_source || "").toLowerCase() + ")"],
+      ["Avg px", Number(t.filled_qty) > 0 ? p(t.avg_px) : ""],
+      ["Filled", q(t.filled_qty)],
+      ["Participation", t.participation == null ? "" : (100 * Number(t.participation)).toFixed(2) + "%"],
+    ]));
+    const marks = Object.entries(t.markouts_bps || {});
+    if (marks.length) {
+      box.appendChild(table(
+        [["Markout after"], ["bps", "num"]],
+        marks.map(([h, v]) => [el("td", null, h + " s"), el("td", "num " + (Number(v) >= 0 ? "gain" : "cost"), Number(v).toFixed(2))]),
+        "markouts",
+      ));
+    }
+    return box;
   }
 
   function renderHeader(o) {

@@ -7,8 +7,11 @@ The gateway writes it; the router and the market view read it. Keys, per symbol:
 - ``md:nbbo:{symbol}``: string, the consolidated view (NBBO and composite depth) over every cached venue.
 - ``md:trades:{symbol}``: list, the last ``TRADES_KEPT`` trade prints, latest first.
 - ``md:volume:{symbol}``: sorted set, one member per publish with trades, scored by its last trade's
-  time (epoch seconds): ``seq|cumulative volume|this publish's volume``, kept ``VOLUME_KEPT_S``
-  (``volume_since`` reads the volume printed since a time in two lookups, however many trades).
+  time (epoch seconds): ``seq|cumulative volume|this publish's volume|last trade px|NBBO mid``, kept
+  ``VOLUME_KEPT_S`` (``volume_since`` reads the volume printed since a time in two lookups, however
+  many trades; ``price_volume_series`` reads the price and volume over a window). The mid is empty
+  when the NBBO was one-sided; members written before the price was kept have only the first three
+  fields, and read with neither price nor mid.
 - ``md:seq:{symbol}``: counter, one step per ``market_publish``; every stored and sent view carries it.
 - ``md:symbols``: set, the symbols with market data.
 - ``md:venues``: hash, one field per venue (lit and dark), its session state and the time the
@@ -43,6 +46,7 @@ __all__ = [
     "VENUES_KEY",
     "BookView",
     "Consolidated",
+    "PricePoint",
     "Top",
     "TradePrint",
     "VenueHealth",
@@ -53,6 +57,7 @@ __all__ = [
     "market_publish",
     "market_snapshot_read",
     "nbbo_read",
+    "price_volume_series",
     "symbol_valid",
     "symbols_read",
     "top_publish",
@@ -60,6 +65,7 @@ __all__ = [
     "trades_read",
     "venue_health_publish",
     "venue_health_read",
+    "volume_before",
     "volume_since",
 ]
 
@@ -87,6 +93,21 @@ class Top:
     ask_qty: Decimal
     ts: str
     state: str = OPEN  # the venue's session; entries written before it existed read as OPEN
+
+
+@dataclass(frozen=True, slots=True)
+class PricePoint:
+    """One publish with trades, as ``md:volume`` keeps it: when, at what price, and the volume so far.
+
+    ``cumulative`` only means something against another point's (or
+    ``volume_before``): the difference is the volume printed between them.
+    """
+
+    at_ms: int  # the publish's last trade time, epoch milliseconds
+    px: Decimal | None  # that trade's price; None for a member written before prices were kept
+    mid: Decimal | None  # the NBBO mid after that publish; None when one-sided, or for an old member
+    cumulative: Decimal  # the cumulative volume after that publish
+    volume: Decimal  # printed since the point before it in the series (the first: since just before the window)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +141,26 @@ def _volume_key(symbol: str) -> str:
 
 def _volume_entry(raw: str) -> tuple[Decimal, Decimal]:
     """A ``md:volume`` member: (the cumulative volume after its publish, that publish's volume)."""
-    _, cumulative, batch = raw.split("|")
-    return Decimal(cumulative), Decimal(batch)
+    fields = raw.split("|")  # seq, cumulative, volume[, px, mid]: older members stop after the volume
+    return Decimal(fields[1]), Decimal(fields[2])
+
+
+def _volume_member(*, seq: int, cumulative: Decimal, volume: Decimal, px: Decimal, mid: Decimal | None) -> str:
+    return f"{seq}|{_dec(cumulative)}|{_dec(volume)}|{_dec(px)}|{'' if mid is None else _dec(mid)}"
+
+
+def _volume_point(raw: str, score: float) -> PricePoint:
+    """A ``md:volume`` member as a point; ``volume`` is that publish's own."""
+    fields = raw.split("|")
+    px = fields[3] if len(fields) > 3 else ""
+    mid = fields[4] if len(fields) > 4 else ""
+    return PricePoint(
+        at_ms=round(score * 1_000_000) // 1000,  # to the microsecond first (a double holds it), then down: as epoch_ns // 10**6
+        px=Decimal(px) if px else None,
+        mid=Decimal(mid) if mid else None,
+        cumulative=Decimal(fields[1]),
+        volume=Decimal(fields[2]),
+    )
 
 
 def _seq_key(symbol: str) -> str:
@@ -378,7 +417,7 @@ def _store(
                     pipe.lpush(_trades_key(symbol), *(json.dumps(trade_json(trade, seq)) for trade in trades))
                     pipe.ltrim(_trades_key(symbol), 0, TRADES_KEPT - 1)
                     at = datetime.fromisoformat(trades[-1].ts).timestamp()
-                    entry = f"{seq}|{decimal_str(cumulative)}|{decimal_str(volume)}"
+                    entry = _volume_member(seq=seq, cumulative=cumulative, volume=volume, px=trades[-1].px, mid=view.mid)
                     pipe.zadd(_volume_key(symbol), {entry: at})
                     pipe.zremrangebyscore(_volume_key(symbol), "-inf", at - VOLUME_KEPT_S)
                 pipe.sadd(SYMBOLS_KEY, symbol)
@@ -476,6 +515,78 @@ def volume_since(client: redis.Redis, symbol: str, since: datetime) -> Decimal:
         return ZERO
     first_cumulative, first_batch = _volume_entry(first[0])
     return _volume_entry(last[0])[0] - (first_cumulative - first_batch)
+
+
+def volume_before(client: redis.Redis, symbol: str, at: datetime) -> Decimal | None:
+    """Return the cumulative volume just before the first publish at or after ``at``; None when none printed since.
+
+    A ``PricePoint``'s ``cumulative`` less this is the volume printed from
+    ``at`` to that point (to the publish, as ``volume_since`` counts). Read it
+    after the points: a publish landing in between is then not in them.
+    """
+    first = cast(list[str], client.zrangebyscore(_volume_key(symbol), at.timestamp(), "+inf", start=0, num=1))
+    if not first:
+        return None
+    cumulative, batch = _volume_entry(first[0])
+    return cumulative - batch
+
+
+def price_volume_series(client: redis.Redis, symbol: str, start: datetime, end: datetime, max_points: int) -> list[PricePoint]:
+    """Return ``symbol``'s publishes with trades from ``start`` to ``end`` (both included), oldest first, at most ``max_points``.
+
+    Beyond ``max_points`` the window is cut into equal time buckets and each
+    keeps its lowest and highest price and its last point (in time order, each
+    once): the line keeps its extremes and ends where the market did. Each
+    point's ``volume`` is then what printed since the point kept before it, so
+    the volumes still add up to the window's. One read of every member in the
+    window (a day of publishes every 0.25 s is up to ~350k members). Raise ``ValueError`` for
+    ``max_points`` below one.
+    """
+    if max_points < 1:
+        raise ValueError(f"invalid `max_points`, was {max_points}")
+    rows = cast(
+        list[tuple[str, float]], client.zrangebyscore(_volume_key(symbol), start.timestamp(), end.timestamp(), withscores=True)
+    )
+    points = [_volume_point(raw, score) for raw, score in rows]
+    if len(points) <= max_points:
+        return points
+    return _downsample(points, max_points)
+
+
+def _downsample(points: list[PricePoint], max_points: int) -> list[PricePoint]:
+    per_bucket = 3 if max_points >= 3 else 1  # low, high and last; or just the last
+    buckets = max_points // per_bucket
+    first, span = points[0].at_ms, points[-1].at_ms - points[0].at_ms
+    kept: list[int] = []
+    lo = hi = last = -1
+    bucket = 0
+    for i, point in enumerate(points):
+        b = (point.at_ms - first) * buckets // (span + 1)  # 0 .. buckets - 1, integer arithmetic
+        if b != bucket and last >= 0:
+            kept.extend(_bucket_keep(points, lo, hi, last, per_bucket))
+            lo = hi = -1
+        bucket, last = b, i
+        if point.px is not None:
+            if lo < 0 or point.px < cast(Decimal, points[lo].px):
+                lo = i
+            if hi < 0 or point.px > cast(Decimal, points[hi].px):
+                hi = i
+    kept.extend(_bucket_keep(points, lo, hi, last, per_bucket))
+    before = points[0].cumulative - points[0].volume
+    series = []
+    for i in kept:
+        point = points[i]
+        series.append(
+            PricePoint(at_ms=point.at_ms, px=point.px, mid=point.mid, cumulative=point.cumulative, volume=point.cumulative - before)
+        )
+        before = point.cumulative
+    return series
+
+
+def _bucket_keep(points: list[PricePoint], lo: int, hi: int, last: int, per_bucket: int) -> list[int]:
+    if per_bucket == 1:
+        return [last]
+    return sorted({i for i in (lo, hi, last) if i >= 0})
 
 
 def symbols_read(client: redis.Redis) -> list[str]:

@@ -141,8 +141,18 @@ def interval_vwap(prints: Sequence[MarketPrint], start_ns: int, end_ns: int) -> 
 
 def vwap_slippage_bps(*, side: Side, avg_px: Decimal, vwap: Decimal) -> Decimal:
     """Return ``s * (avg_px - vwap) / vwap`` in bps: positive when we did worse than the market's VWAP."""
-    _check_positive(avg_px=avg_px, vwap=vwap)
-    return _bps(side.sign * (avg_px - vwap) / vwap)
+    _check_positive(avg_px=avg_px, vwap=vwap)  # named as the caller knows them
+    return slippage_bps(side=side, avg_px=avg_px, benchmark=vwap)
+
+
+def slippage_bps(*, side: Side, avg_px: Decimal, benchmark: Decimal) -> Decimal:
+    """Return ``s * (avg_px - benchmark) / benchmark`` in bps: positive is a cost (bought above it, sold below).
+
+    Against the arrival mid it is the blotter's "arrival slippage so far": the filled part's shortfall,
+    before fees and without the unfilled rest (that is ``shortfall``'s opportunity cost).
+    """
+    _check_positive(avg_px=avg_px, benchmark=benchmark)
+    return _bps(side.sign * (avg_px - benchmark) / benchmark)
 
 
 def participation(*, our_qty: Decimal, market_qty: Decimal) -> Decimal | None:

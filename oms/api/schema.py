@@ -37,6 +37,24 @@ _EXECUTION_NOW = {
         "nullable": True,
         "description": "The execution's last change (a strategy switch leaves the order's `updated_at` as it was).",
     },
+    "schedule_qty": {
+        "type": "string",
+        "format": "decimal",
+        "nullable": True,
+        "description": "Where the schedule said the order should be at the algo's latest tick; null: no schedule.",
+    },
+    "arrival_mid": {
+        "type": "string",
+        "format": "decimal",
+        "nullable": True,
+        "description": "The mid when the execution started; null until it has started.",
+    },
+    "slippage_bps": {
+        "type": "string",
+        "format": "decimal",
+        "nullable": True,
+        "description": "The filled part's average price against `arrival_mid`, in bps; positive is a cost.",
+    },
 }
 
 

@@ -8,7 +8,9 @@ from rest_framework import serializers
 
 from config.fields import enum_choices
 from oms import ports
+from oms.api.errors import ErrorItemSerializer
 from oms.core.positions import PositionMark, position_mark
+from oms.core.risk import RiskCode
 from oms.models import (
     Account,
     Allocation,
@@ -76,6 +78,42 @@ class OrderCreateSerializer(serializers.Serializer):
             account.queryset = Account.objects.filter(portfolio__in=portfolios)
 
 
+class RiskOutcomeSerializer(serializers.Serializer[Any]):
+    """One pre-trade check's outcome, as an order's ``RISK_CHECK`` event stores it (``oms.risk.outcomes_json``)."""
+
+    check = serializers.ChoiceField(choices=enum_choices(RiskCode))
+    passed = serializers.BooleanField()
+    message = serializers.CharField(help_text="what was measured against what, in a trader's words")
+    value = serializers.CharField(allow_blank=True, help_text="the measured number, a plain decimal; blank when not numeric")
+    limit = serializers.CharField(allow_blank=True, help_text="the limit, a plain decimal; blank when the check has none")
+
+
+class OrderCheckSerializer(serializers.Serializer[Any]):
+    """What a submit of the same body would meet now (``POST /api/orders/check/``); nothing is stored or locked."""
+
+    ok = serializers.BooleanField(help_text="a submit now would pass every check")
+    checks = RiskOutcomeSerializer(
+        many=True, help_text="every pre-trade check that applies, passed or not; empty while the order's own terms are wrong"
+    )
+    reference_px = serializers.DecimalField(
+        max_digits=None, decimal_places=None, allow_null=True, help_text="the live mark, else the instrument's last close"
+    )
+    notional = serializers.DecimalField(
+        max_digits=None,
+        decimal_places=None,
+        allow_null=True,
+        help_text="qty x price x multiplier at the limit (a MARKET order: at the reference); null when it cannot be priced",
+    )
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        fields = super().get_fields()
+        # Declared here, not as a class attribute: `errors` is the Serializer's own attribute.
+        fields["errors"] = ErrorItemSerializer(
+            many=True, help_text="what a submit would refuse with: each failure, its code and the field it is about"
+        )
+        return fields
+
+
 class OrderAmendSerializer(serializers.Serializer):
     """What may change on a working parent; give only what changes."""
 
@@ -138,7 +176,9 @@ class _OrderListSerializer(serializers.ListSerializer):
 class OrderSerializer(serializers.ModelSerializer):
     """A blotter row. ``strategy`` is what the PM asked for (blank: the EMS chooses); ``execution_strategy`` is the
     strategy working it now and ``execution_base_strategy`` the first the EMS chose, both blank until it has chosen;
-    ``execution_updated_at`` is the execution's last change (a switch leaves the order's ``updated_at`` as it was)."""
+    ``execution_updated_at`` is the execution's last change (a switch leaves the order's ``updated_at`` as it was).
+    ``schedule_qty`` is where the schedule said the order should be at the algo's latest tick (null: no
+    schedule); ``slippage_bps`` is the filled part's average price against ``arrival_mid`` (positive: a cost)."""
 
     portfolio: serializers.SlugRelatedField[Portfolio] = serializers.SlugRelatedField(slug_field="code", read_only=True)
     instrument: serializers.SlugRelatedField[Instrument] = serializers.SlugRelatedField(slug_field="symbol", read_only=True)
@@ -161,6 +201,9 @@ class OrderSerializer(serializers.ModelSerializer):
         data["execution_strategy"] = working["strategy"] if working else ""
         data["execution_base_strategy"] = working["base_strategy"] if working else ""
         data["execution_updated_at"] = working["updated_at"] if working else None
+        data["schedule_qty"] = decimal_str(working["schedule_qty"]) if working else None
+        data["arrival_mid"] = decimal_str(working["arrival_mid"]) if working else None
+        data["slippage_bps"] = decimal_str(working["slippage_bps"]) if working else None
         return data
 
 

@@ -1,3 +1,4 @@
+from decimal import Decimal
 from typing import Any, cast
 
 from django.db.models import Q, QuerySet
@@ -20,6 +21,7 @@ from oms.api.serializers import (
     KillSwitchReleaseSerializer,
     KillSwitchSerializer,
     OrderAmendSerializer,
+    OrderCheckSerializer,
     OrderCreateSerializer,
     OrderDetailSerializer,
     OrderSerializer,
@@ -29,7 +31,9 @@ from oms.api.serializers import (
 )
 from oms.kill_switch import KillSwitchDenied, KillSwitchInvalid, kill_switch_engage, kill_switch_release
 from oms.models import Fill, Instrument, KillScope, KillSwitch, ParentOrder, Portfolio, Position, RiskLimit
+from oms.risk import outcomes_json
 from trading.enums import OrdType, Side, TimeInForce, Urgency
+from trading.numbers import decimal_str, plain
 
 
 @extend_schema_view(
@@ -41,6 +45,13 @@ from trading.enums import OrdType, Side, TimeInForce, Urgency
             201: OrderDetailSerializer,
             200: OpenApiResponse(OrderDetailSerializer, description="A retry: the order first sent with this `cl_ord_id`."),
             **error_responses(400, 403, 409),
+        },
+    ),
+    check=extend_schema(
+        request=OrderCreateSerializer,
+        responses={
+            200: OpenApiResponse(OrderCheckSerializer, description="The checks' verdict, passed or not; nothing stored."),
+            **error_responses(400, 403),
         },
     ),
     cancel=extend_schema(request=None, responses={202: OrderDetailSerializer, **error_responses(403, 404, 409)}),
@@ -65,25 +76,8 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def create(self, request: Request) -> Response:
         if not roles.may_submit(request.user):
             raise PermissionDenied("only a PM or a trader may submit orders")
-        form = OrderCreateSerializer(data=request.data, portfolios=roles.portfolios_for(request.user))
-        form.is_valid(raise_exception=True)
-        data = form.validated_data
-        terms = services.OrderTerms(
-            portfolio=data["portfolio"],
-            instrument=data["instrument"],
-            side=Side(data["side"]),
-            ord_type=OrdType(data["ord_type"]),
-            qty=data["qty"],
-            limit_px=data["limit_px"],
-            tif=TimeInForce(data["tif"]),
-            urgency=Urgency(data["urgency"]),
-            strategy=data["strategy"],
-            strategy_params=data["strategy_params"],
-            start_at=data["start_at"],
-            end_at=data["end_at"],
-            allocate_by=data["allocate_by"],
-            allocations=tuple((row["account"], row["weight"]) for row in data["allocations"]),
-        )
+        data = _order_form(request)
+        terms = _order_terms(data)
         try:
             order, created = services.parent_order_submit(
                 user=request.user, terms=terms, cl_ord_id=data["cl_ord_id"], allow_duplicate=data["allow_duplicate"]
@@ -94,6 +88,27 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             body = error_body(status=409, code="conflict", message=str(conflict), fields={"cl_ord_id": [str(conflict)]})
             return Response(body, status=status.HTTP_409_CONFLICT)
         return Response(OrderDetailSerializer(order).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @action(detail=False, methods=["post"])
+    def check(self, request: Request) -> Response:
+        """Run every check a submit of this body runs (terms, strategy, pre-trade risk) and store nothing; 200 either way.
+
+        ``ok`` says whether a submit now would pass; ``errors`` are what it would refuse with, ``checks`` every pre-trade
+        check's outcome (empty while the order's own terms are wrong). Nothing is locked: limits may be used up by
+        another order before this one is sent.
+        """
+        if not roles.may_submit(request.user):
+            raise PermissionDenied("only a PM or a trader may submit orders")
+        data = _order_form(request)
+        result = services.parent_order_check(user=request.user, terms=_order_terms(data), allow_duplicate=data["allow_duplicate"])
+        body = {
+            "ok": result.ok,
+            "errors": [{"field": error.field, "code": error.code, "message": error.message} for error in result.errors],
+            "checks": outcomes_json(result.outcomes),
+            "reference_px": _plain(result.reference_px),
+            "notional": _plain(result.notional),
+        }
+        return Response(body)
 
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
@@ -125,6 +140,37 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         if not roles.may_submit(request.user):
             raise PermissionDenied("only a PM or a trader may cancel or amend orders")
         return cast(ParentOrder, self.get_object())
+
+
+def _plain(value: Decimal | None) -> str | None:
+    """A decimal as JSON text without the column's trailing zeros ("101.5", not "101.50000000")."""
+    return None if value is None else decimal_str(plain(value))
+
+
+def _order_form(request: Request) -> dict[str, Any]:
+    """The new order's body, checked for shape (400 otherwise); a portfolio the user does not trade reads as unknown."""
+    form = OrderCreateSerializer(data=request.data, portfolios=roles.portfolios_for(request.user))
+    form.is_valid(raise_exception=True)
+    return cast(dict[str, Any], form.validated_data)
+
+
+def _order_terms(data: dict[str, Any]) -> services.OrderTerms:
+    return services.OrderTerms(
+        portfolio=data["portfolio"],
+        instrument=data["instrument"],
+        side=Side(data["side"]),
+        ord_type=OrdType(data["ord_type"]),
+        qty=data["qty"],
+        limit_px=data["limit_px"],
+        tif=TimeInForce(data["tif"]),
+        urgency=Urgency(data["urgency"]),
+        strategy=data["strategy"],
+        strategy_params=data["strategy_params"],
+        start_at=data["start_at"],
+        end_at=data["end_at"],
+        allocate_by=data["allocate_by"],
+        allocations=tuple((row["account"], row["weight"]) for row in data["allocations"]),
+    )
 
 
 def _rejected(rejected: services.OrderRejected) -> Response:

@@ -19,6 +19,7 @@ from ems.core.tca import (
     participation,
     realized_spread_bps,
     shortfall,
+    slippage_bps,
     tracking_error,
     vwap_slippage_bps,
 )
@@ -492,3 +493,15 @@ def test_tracking_error_rejects_invalid_inputs(
     # given / when / then
     with pytest.raises(ValueError, match=message):
         tracking_error(schedule=schedule, executed=executed, qty=qty)
+
+
+@pytest.mark.parametrize(
+    ("side", "avg_px", "expected"),
+    [(Side.BUY, "100.10", "10.00"), (Side.SELL, "100.10", "-10.00"), (Side.SELL, "99.90", "10.00"), (Side.BUY, "100", "0.00")],
+)
+def test_slippage_against_a_benchmark_is_a_cost_when_positive_for_either_side(side: Side, avg_px: str, expected: str) -> None:
+    # given a benchmark (the arrival mid) of 100
+    # when
+    bps = slippage_bps(side=side, avg_px=Decimal(avg_px), benchmark=Decimal(100))
+    # then a buy above it and a sell below it cost, by the same bps
+    assert bps == Decimal(expected)

@@ -53,13 +53,15 @@ def test_the_blotter_page_carries_the_detail_panel_and_its_script(demo: None) ->
     assert '<script src="/static/blotter.js"></script>' in html
     assert '<script src="/static/format.js"></script>' in html
     # the grid's columns, in the order static/blotter.js fills them
-    head = html[html.index('<table class="grid" id="orders">') :]
+    head = html[html.index('<table class="grid" id="orders"') :]
     head = head[: head.index("</thead>")]
-    columns = re.findall(r"<th[^>]*>(.*?)</th>", head)
+    columns = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<th[^>]*>(.*?)</th>", head)]
     assert columns == [
-        "#", "Time", "Portfolio", "Symbol", "Side", "Qty", "Type", "Limit", "Strategy", "Status", "Filled", "Progress",
-        "Avg px",
+        "Expand", "#", "Time", "Portfolio", "Symbol", "Side", "Qty", "Type", "Limit", "Strategy", "Status", "Filled",
+        "Progress", "Avg px", "Slip bps",
     ]  # fmt: skip
+    # every column but the expander sorts
+    assert len(re.findall(r"<th data-sort=", head)) == len(columns) - 1
 
 
 def test_the_order_detail_gives_the_panel_its_header_decisions_children_fills_and_events(demo: None) -> None:
@@ -237,3 +239,29 @@ def test_the_order_list_reads_the_executions_in_one_query_however_many_rows(demo
     # then the list costs the same queries, one of them for all the executions
     assert len(five.captured_queries) == len(two.captured_queries)
     assert sum('"ems_execution"' in q["sql"] for q in five.captured_queries) == 1
+
+
+def test_a_row_carries_its_schedule_and_its_arrival_slippage_so_far(demo: None) -> None:
+    # given the routed buy half swept at 101.50 and a TWAP ticked once (its schedule set), nothing filled
+    order = routed_order()
+    sweep = order.children.get(venue__code="XALP", action="SWEEP")
+    services.report_apply(report=report(sweep, 1, ExecType.NEW))
+    services.report_apply(report=report(sweep, 2, ExecType.TRADE, qty="500", px="101.50", cum="500"))
+    scheduled = twap()
+    algos.execution_start(parent_id=scheduled.pk)
+    algos.execution_tick(parent_id=scheduled.pk, tick_no=None, now=Execution.objects.get(parent=scheduled).start_at)
+
+    # when the blotter lists them
+    rows = {o["id"]: o for o in api_client_for("trader1").get("/api/orders/").json()["results"]}
+
+    # then the filled order's slippage is its average against the arrival mid, signed as a cost for a buy
+    arrival = Execution.objects.get(parent=order).arrival_mid
+    assert arrival is not None
+    assert Decimal(rows[order.pk]["arrival_mid"]) == arrival
+    expected = (Decimal("101.50") - arrival) / arrival * 10_000
+    assert Decimal(rows[order.pk]["slippage_bps"]) == expected.quantize(Decimal("0.01"))
+    # and the TWAP's row says where its schedule stood at the tick; nothing filled, so no slippage yet
+    tick = Execution.objects.get(parent=scheduled).ticks.exclude(target_qty=None).order_by("-tick_no").first()
+    assert tick is not None
+    assert Decimal(rows[scheduled.pk]["schedule_qty"]) == tick.target_qty
+    assert rows[scheduled.pk]["slippage_bps"] is None

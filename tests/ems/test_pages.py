@@ -1,0 +1,195 @@
+"""The positions page and the kill switch panel: who may open each, what scope the page is given, the nav's links,
+and that their scripts parse."""
+
+import re
+import shutil
+import subprocess
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.test import Client
+
+STATIC = settings.BASE_DIR / "static"
+
+
+def client_for(username: str) -> Client:
+    client = Client()
+    client.force_login(User.objects.get(username=username))
+    return client
+
+
+def nav_links(html: str) -> list[str]:
+    nav = html[html.index("<nav>") : html.index("</nav>")]
+    return re.findall(r'<a href="([^"]+)">', nav)
+
+
+# ---- positions -------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("username", "codes"), [("pm1", ["GROWTH"]), ("pm2", ["VALUE"])])
+def test_a_pm_gets_the_positions_page_scoped_to_their_own_portfolios(demo: None, username: str, codes: list[str]) -> None:
+    # given
+    client = client_for(username)
+
+    # when
+    response = client.get("/positions/")
+
+    # then the page, its scope and its filter name only their portfolios
+    assert response.status_code == 200
+    assert [p.code for p in response.context["portfolios"]] == codes
+    assert response.context["sees_all"] is False
+    html = response.content.decode()
+    assert re.findall(r'<option value="([A-Z]+)">', html) == codes
+    other = {"GROWTH", "VALUE"} - set(codes)
+    assert not any(code in html for code in other)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("username", ["trader1", "risk1", "admin"])
+def test_the_desk_gets_the_positions_page_for_every_portfolio(demo: None, username: str) -> None:
+    # given
+    client = client_for(username)
+
+    # when
+    response = client.get("/positions/")
+
+    # then
+    assert response.status_code == 200
+    assert [p.code for p in response.context["portfolios"]] == ["GROWTH", "VALUE"]
+    assert response.context["sees_all"] is True
+    html = response.content.decode()
+    assert re.findall(r'<option value="([A-Z]+)">', html) == ["GROWTH", "VALUE"]
+    assert "whole desk" in html
+
+
+@pytest.mark.django_db
+def test_the_positions_page_carries_its_table_filters_and_scripts(demo: None) -> None:
+    # given
+    client = client_for("trader1")
+
+    # when
+    response = client.get("/positions/")
+
+    # then
+    html = response.content.decode()
+    assert '<table class="grid positions" id="positions" data-testid="positions"' in html
+    sorts = re.findall(r'data-sort="([a-z_]+)"', html)
+    assert sorts == ["symbol", "qty", "avg_cost", "mark", "market_value", "unrealized_pnl", "realized_pnl", "fees"]
+    for element_id in ("live", "pos-portfolio", "pos-symbol", "pos-hide-flat", "pos-error", "pos-updated"):
+        assert f'id="{element_id}"' in html
+    assert "every 2 s while this tab is visible" in html  # the hint says the page polls marks
+    assert '<link rel="stylesheet" href="/static/pages.css">' in html
+    assert re.findall(r'<script src="/static/([a-z]+\.js)"></script>', html) == ["format.js", "positions.js"]
+
+
+@pytest.mark.django_db
+def test_the_positions_data_a_pm_reads_is_their_own(demo: None) -> None:
+    # given the page's source, as pm1 (GROWTH holds ACME; VALUE, pm2's, holds GLOBX)
+    client = client_for("pm1")
+
+    # when
+    positions = client.get("/api/positions/").json()["results"]
+    portfolios = client.get("/api/portfolios/").json()["results"]
+
+    # then
+    assert [(p["portfolio"], p["instrument"], p["qty"]) for p in positions] == [("GROWTH", "ACME", "10000.0000")]
+    assert [(p["code"], p["cash"]) for p in portfolios] == [("GROWTH", "50000000.0000")]
+
+
+# ---- risk ----------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("username", ["risk1", "admin"])
+def test_risk_and_admins_get_the_kill_switch_panel(demo: None, username: str) -> None:
+    # given
+    client = client_for(username)
+
+    # when
+    response = client.get("/risk/")
+
+    # then the form, its confirm step, the switches' table, and the scopes to choose from
+    assert response.status_code == 200
+    html = response.content.decode()
+    for testid in ("risk-scope", "risk-reason", "risk-engage", "risk-confirm", "risk-switches", "risk-working"):
+        assert f'data-testid="{testid}"' in html
+    scopes = html[html.index('<select id="risk-scope"') : html.index("</select>", html.index('<select id="risk-scope"'))]
+    assert re.findall(r'<option value="([A-Z]+)">', scopes) == ["FIRM", "PORTFOLIO", "TRADER", "INSTRUMENT", "VENUE"]
+    form = html[html.index('<form id="risk-form"') : html.index("</form>", html.index('<form id="risk-form"'))]
+    assert 'name="csrfmiddlewaretoken"' in form
+    assert re.findall(r'<script src="/static/([a-z]+\.js)"></script>', html) == ["format.js", "risk.js"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("username", ["pm1", "trader1"])
+def test_the_kill_switch_panel_is_forbidden_to_pms_and_traders(demo: None, username: str) -> None:
+    # given
+    client = client_for(username)
+
+    # when
+    response = client.get("/risk/")
+
+    # then the ordinary 403 page, nothing of the panel
+    assert response.status_code == 403
+    assert "risk-engage" not in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/positions/", "/risk/"])
+def test_an_anonymous_visitor_is_sent_to_the_login_page(demo: None, path: str) -> None:
+    # when
+    response = Client().get(path)
+
+    # then
+    assert response.status_code == 302
+    assert response["Location"] == f"/accounts/login/?next={path}"
+
+
+# ---- the nav -------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("username", "risk_link"), [("pm1", False), ("trader1", False), ("risk1", True), ("admin", True)])
+def test_the_nav_links_positions_to_everyone_and_risk_to_risk_and_admins(demo: None, username: str, risk_link: bool) -> None:
+    # given
+    client = client_for(username)
+
+    # when, on another page than ours
+    response = client.get("/")
+
+    # then
+    links = nav_links(response.content.decode())
+    assert "/positions/" in links
+    assert ("/risk/" in links) is risk_link
+
+
+def test_the_login_page_shows_no_nav(db: None) -> None:
+    # when
+    response = Client().get("/accounts/login/")
+
+    # then
+    assert response.status_code == 200
+    assert "<nav>" not in response.content.decode()
+
+
+# ---- the scripts ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("script", ["positions.js", "risk.js"])
+def test_the_page_scripts_parse_and_write_no_html(script: str) -> None:
+    # given
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    source = (STATIC / script).read_text()
+
+    # when
+    checked = subprocess.run([node, "--check", str(STATIC / script)], capture_output=True, text=True, timeout=60, check=False)
+
+    # then it parses, and data reaches the page as text only
+    assert checked.returncode == 0, checked.stderr
+    assert '"use strict";' in source
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write"):
+        assert sink not in source
