@@ -20,10 +20,10 @@
   const orderRows = new Map();
   const fillIds = new Set();
   const REFRESH_MS = 200; // a burst of fills for the open order makes one request
-  let retryMs = 500;
   let activeId = null; // the order row that takes the Tab stop (roving tabindex)
 
   const { qty, px, time, el } = window.fmt;
+  const { csrfToken, getJson } = window.api;
   const rfq = window.Rfq || { onConnect() {}, onMessage() {}, onOrderDetail() {} }; // the page may come without it
   // fmt wants strings; the API sends integers for some fields (age_ms, delay_us, ...).
   const q = (v) => (v == null ? "" : qty(String(v)));
@@ -672,12 +672,6 @@
   };
   if (actions.cancel) actions.cancel.addEventListener("click", () => actions.onCancel());
   if (actions.amend) actions.amend.addEventListener("click", () => { if (actions.order && window.Ticket) window.Ticket.amend(actions.order); });
-
-  function csrfToken() {
-    const cookie = document.cookie.split("; ").find((c) => c.startsWith("csrftoken="));
-    return cookie ? decodeURIComponent(cookie.slice("csrftoken=".length)) : "";
-  }
-
   // ---- the detail panel: transaction cost analysis ----
 
   function bps(v) { return v == null ? "—" : Number(v).toFixed(2) + " bps"; }
@@ -953,14 +947,6 @@
     return box;
   }
 
-  // ---- loading and the websocket --------------------------------------------
-
-  async function getJson(url) {
-    const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
-    if (!response.ok) throw new Error(url + ": HTTP " + response.status);
-    return response.json();
-  }
-
   async function load() {
     const [orders, fills] = await Promise.all([getJson("/api/orders/?limit=200"), getJson("/api/fills/?limit=200")]);
     orders.results.slice().reverse().forEach(upsertOrder);
@@ -968,36 +954,26 @@
   }
 
   function connect() {
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const ws = new WebSocket(scheme + "://" + location.host + "/ws/blotter/");
-    ws.onopen = () => {
-      retryMs = 500;
-      live.textContent = "live";
-      live.className = "live on";
-      live.title = "websocket";
-      // (re)connected: whatever was published while away is only in the database
-      load().catch((e) => {
-        console.error("blotter load failed", e);
-        live.textContent = "live, load failed";
-        live.className = "live off";
-        live.title = String(e.message || e);
-      });
-      if (detail.id != null) fetchDetail();
-      rfq.onConnect();
-    };
-    ws.onmessage = (event) => {
-      const msg = JSON.parse(event.data);
-      if (msg.type === "order") upsertOrder(msg.order);
-      if (msg.type === "fill") { addFill(msg.fill); upsertOrder(msg.order); }
-      if ((msg.type === "order" || msg.type === "fill") && msg.order && msg.order.id === detail.id) scheduleRefresh();
-      if (msg.type === "rfq") rfq.onMessage(msg);
-    };
-    ws.onclose = () => {
-      live.textContent = "reconnecting…";
-      live.className = "live off";
-      setTimeout(connect, retryMs);
-      retryMs = Math.min(retryMs * 2, 10000);
-    };
+    window.api.live("/ws/blotter/", {
+      indicator: live,
+      onOpen() {
+        // (re)connected: whatever was published while away is only in the database
+        load().catch((e) => {
+          console.error("blotter load failed", e);
+          live.textContent = "live, load failed";
+          live.className = "live off";
+          live.title = String(e.message || e);
+        });
+        if (detail.id != null) fetchDetail();
+        rfq.onConnect();
+      },
+      onMessage(msg) {
+        if (msg.type === "order") upsertOrder(msg.order);
+        if (msg.type === "fill") { addFill(msg.fill); upsertOrder(msg.order); }
+        if ((msg.type === "order" || msg.type === "fill") && msg.order && msg.order.id === detail.id) scheduleRefresh();
+        if (msg.type === "rfq") rfq.onMessage(msg);
+      },
+    });
   }
   connect();
 })();

@@ -12,6 +12,7 @@
 "use strict";
 (function () {
   const { qty, px, time, el } = window.fmt;
+  const { getJson } = window.api;
   const table = document.getElementById("positions");
   const live = document.getElementById("live");
   const updated = document.getElementById("pos-updated");
@@ -25,7 +26,6 @@
   const COLUMNS_N = table.tHead.rows[0].cells.length;
   const REFRESH_MS = 250; // a burst of fills makes one request
   const REMARK_MS = 2000; // marks move with the market: re-mark this often while the tab is visible
-  let retryMs = 500;
 
   // ---- exact decimals -------------------------------------------------------
   // The API's decimals are plain strings ("-1234.5600", never exponent form). As a BigInt scaled by
@@ -306,18 +306,6 @@
     const u = new URL(url, location.href); // DRF's `next` is absolute: keep this page's origin and scheme
     return u.pathname + u.search;
   }
-
-  async function getJson(url) {
-    const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
-    let body = null;
-    try { body = await response.json(); } catch (_) { /* not JSON: the status says enough */ }
-    if (!response.ok) {
-      const message = body && body.error && body.error.message ? String(body.error.message) : "";
-      throw new Error("HTTP " + response.status + (message ? ": " + message : ""));
-    }
-    return body;
-  }
-
   // Every page of a list (the API pages by 100 unless asked; 1000 at most).
   async function getAll(url) {
     const results = [];
@@ -391,26 +379,17 @@
   // ---- the websocket (as the blotter's: backoff, and a reload on every (re)connect) ----
 
   function connect() {
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const ws = new WebSocket(scheme + "://" + location.host + "/ws/blotter/");
-    ws.onopen = () => {
-      retryMs = 500;
-      live.textContent = "live";
-      live.className = "live on";
-      // (re)connected: fills booked while away are only in the database
-      refresh.cash = true;
-      runRefresh();
-    };
-    ws.onmessage = (event) => {
-      const msg = JSON.parse(event.data);
-      if (msg.type === "fill") scheduleRefresh(true); // the position, its P&L and the cash moved
-    };
-    ws.onclose = () => {
-      live.textContent = "reconnecting…";
-      live.className = "live off";
-      setTimeout(connect, retryMs);
-      retryMs = Math.min(retryMs * 2, 10000);
-    };
+    window.api.live("/ws/blotter/", {
+      indicator: live,
+      onOpen() {
+        // (re)connected: fills booked while away are only in the database
+        refresh.cash = true;
+        runRefresh();
+      },
+      onMessage(msg) {
+        if (msg.type === "fill") scheduleRefresh(true); // the position, its P&L and the cash moved
+      },
+    });
   }
 
   readFilters();

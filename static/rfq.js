@@ -9,6 +9,7 @@
 "use strict";
 window.Rfq = (function () {
   const { qty, px, time, el } = window.fmt;
+  const { request: api, problem } = window.api;
   const q = (v) => (v == null ? "" : qty(String(v)));
   const p = (v) => (v == null ? "" : px(String(v)));
 
@@ -71,58 +72,6 @@ window.Rfq = (function () {
     if (ms < 10000) return (Math.floor(ms / 100) / 10).toFixed(1) + " s";
     const s = Math.floor(ms / 1000);
     return s < 60 ? s + " s" : Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
-  }
-
-  // ---- talking to the API ---------------------------------------------------
-
-  function csrfToken() {
-    const cookie = document.cookie.split("; ").find((c) => c.startsWith("csrftoken="));
-    if (cookie) return decodeURIComponent(cookie.slice("csrftoken=".length));
-    const input = document.querySelector("input[name=csrfmiddlewaretoken]");
-    return input ? input.value : "";
-  }
-
-  // Resolve to {ok, status, body}; reject only when no answer came (network down).
-  async function api(method, url, payload) {
-    const headers = { Accept: "application/json" };
-    const init = { method, credentials: "same-origin", headers };
-    if (method !== "GET") {
-      headers["Content-Type"] = "application/json";
-      headers["X-CSRFToken"] = csrfToken();
-      init.body = JSON.stringify(payload || {});
-    }
-    const response = await fetch(url, init);
-    let body = null;
-    try { body = await response.json(); } catch (_) { /* not JSON: the status says enough */ }
-    return { ok: response.ok, status: response.status, body };
-  }
-
-  // What a refusal says, whichever shape it comes in: the API's {"error": {"message", "fields"}}
-  // (oms.api.errors), DRF's {"detail": "..."}, or a bare {field: [messages]}.
-  function problem(status, body) {
-    let message = "";
-    let fields = {};
-    if (body && typeof body.error === "object" && body.error !== null) {
-      message = body.error.message ? String(body.error.message) : "";
-      fields = body.error.fields || {};
-    } else if (body && body.detail != null) {
-      message = String(body.detail);
-    } else if (body && typeof body === "object" && !Array.isArray(body)) {
-      fields = body;
-    } else if (Array.isArray(body)) {
-      message = body.join(" ");
-    }
-    const clean = {};
-    Object.entries(fields).forEach(([field, reasons]) => {
-      clean[field] = (Array.isArray(reasons) ? reasons : [reasons]).map(String);
-    });
-    if (!message) {
-      message = Object.entries(clean).map(([field, reasons]) => field + ": " + reasons.join(" ")).join("; ");
-    }
-    if (!message) {
-      message = status === 401 || status === 403 ? "not allowed (logged out?)" : status === 404 ? "not found" : "no reason given";
-    }
-    return { message, fields: clean };
   }
 
   function pageOf(body) {

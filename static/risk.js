@@ -12,6 +12,7 @@
 "use strict";
 (function () {
   const { time, el } = window.fmt;
+  const { request: api, problem, getJson } = window.api;
   const $ = (id) => document.getElementById(id);
   const live = $("live");
   const working = $("risk-working");
@@ -38,7 +39,6 @@
   const REFRESH_MS = 250; // a kill's burst of cancellations makes one request
   const POLL_MS = 10000;
   const SEARCH_MS = 200;
-  let retryMs = 500;
   let connected = false; // the socket has opened once: a reopen reads the portfolios and venues again
 
   // Each scope: the API field its target goes in, the control that takes it, and what engaging it does.
@@ -55,50 +55,6 @@
     VENUE: { field: "venue", control: $("risk-target-venue"), help: "a venue or an RFQ dealer",
              effect: (t) => "cancels the child orders working at " + t + " and closes it to the router and RFQs" },
   };
-
-  // ---- talking to the API ---------------------------------------------------
-
-  function csrfToken() {
-    const cookie = document.cookie.split("; ").find((c) => c.startsWith("csrftoken="));
-    if (cookie) return decodeURIComponent(cookie.slice("csrftoken=".length));
-    const input = document.querySelector("input[name=csrfmiddlewaretoken]");
-    return input ? input.value : "";
-  }
-
-  // Resolve to {ok, status, body}; reject only when no answer came (network down, or aborted).
-  async function api(method, url, payload, signal) {
-    const headers = { Accept: "application/json" };
-    const init = { method, credentials: "same-origin", headers, signal };
-    if (method !== "GET") {
-      headers["Content-Type"] = "application/json";
-      headers["X-CSRFToken"] = csrfToken();
-      init.body = JSON.stringify(payload || {});
-    }
-    const response = await fetch(url, init);
-    let body = null;
-    try { body = await response.json(); } catch (_) { /* not JSON: the status says enough */ }
-    return { ok: response.ok, status: response.status, body };
-  }
-
-  // What a refusal says: the API's {"error": {"message", "fields"}}, else whatever came.
-  function problem(status, body) {
-    const error = body && typeof body.error === "object" && body.error !== null ? body.error : null;
-    let message = error && error.message ? String(error.message) : body && body.detail ? String(body.detail) : "";
-    const fields = {};
-    Object.entries((error && error.fields) || {}).forEach(([field, reasons]) => {
-      fields[field] = (Array.isArray(reasons) ? reasons : [reasons]).map(String);
-    });
-    if (!message) {
-      message = status === 401 || status === 403 ? "not allowed (logged out?)" : status === 404 ? "not found" : "HTTP " + status;
-    }
-    return { message, fields };
-  }
-
-  async function getJson(url, signal) {
-    const answer = await api("GET", url, null, signal);
-    if (!answer.ok) throw new Error(url.split("?")[0] + ": " + problem(answer.status, answer.body).message);
-    return answer.body;
-  }
   const pageOf = (body) => (Array.isArray(body) ? body : (body && body.results) || []);
 
   // ---- the engage form --------------------------------------------------------
@@ -454,26 +410,17 @@
   // ---- the websocket (as the blotter's: backoff, and a reload on every (re)connect) ----
 
   function connect() {
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const ws = new WebSocket(scheme + "://" + location.host + "/ws/blotter/");
-    ws.onopen = () => {
-      retryMs = 500;
-      live.textContent = "live";
-      live.className = "live on";
-      runRefresh(); // (re)connected: what changed while away is only in the database
-      if (connected) loadChoices().catch((e) => console.error("risk: portfolios and venues failed to load", e));
-      connected = true;
-    };
-    ws.onmessage = (event) => {
-      const msg = JSON.parse(event.data);
-      if (msg.type === "order" || msg.type === "fill") scheduleRefresh();
-    };
-    ws.onclose = () => {
-      live.textContent = "reconnecting…";
-      live.className = "live off";
-      setTimeout(connect, retryMs);
-      retryMs = Math.min(retryMs * 2, 10000);
-    };
+    window.api.live("/ws/blotter/", {
+      indicator: live,
+      onOpen() {
+        runRefresh(); // (re)connected: what changed while away is only in the database
+        if (connected) loadChoices().catch((e) => console.error("risk: portfolios and venues failed to load", e));
+        connected = true;
+      },
+      onMessage(msg) {
+        if (msg.type === "order" || msg.type === "fill") scheduleRefresh();
+      },
+    });
   }
 
   showScope();

@@ -23,6 +23,7 @@ window.Ticket = (function () {
   const dialog = document.getElementById("ticket");
   if (!dialog) return { open() {}, amend() {} }; // a page without the ticket
   const { qty: fmtQty, px: fmtPx, el } = window.fmt;
+  const { request: api, problem } = window.api;
 
   const CHECK_MS = 300; // the pre-trade check waits for this pause in typing
   const SEARCH_MS = 120;
@@ -129,43 +130,6 @@ window.Ticket = (function () {
     const shown = fmtPx(String(text));
     const [whole, frac] = shown.split(".");
     return grouped(whole) + "." + frac;
-  }
-
-  // ---- talking to the API ---------------------------------------------------
-
-  function csrfToken() {
-    const cookie = document.cookie.split("; ").find((c) => c.startsWith("csrftoken="));
-    if (cookie) return decodeURIComponent(cookie.slice("csrftoken=".length));
-    const input = document.querySelector("input[name=csrfmiddlewaretoken]");
-    return input ? input.value : "";
-  }
-
-  // Resolve to {ok, status, body}; reject only when no answer came (network down, or aborted).
-  async function api(method, url, payload, signal) {
-    const headers = { Accept: "application/json" };
-    const init = { method, credentials: "same-origin", headers, signal };
-    if (method !== "GET") {
-      headers["Content-Type"] = "application/json";
-      headers["X-CSRFToken"] = csrfToken();
-      init.body = JSON.stringify(payload || {});
-    }
-    const response = await fetch(url, init);
-    let body = null;
-    try { body = await response.json(); } catch (_) { /* not JSON: the status says enough */ }
-    return { ok: response.ok, status: response.status, body };
-  }
-
-  // The API's one error body {"error": {message, fields, details?}}, or DRF's {"detail"}.
-  function problem(status, body) {
-    const error = body && typeof body.error === "object" && body.error !== null ? body.error : null;
-    let message = error && error.message ? String(error.message) : body && body.detail != null ? String(body.detail) : "";
-    const fields = {};
-    Object.entries((error && error.fields) || {}).forEach(([field, reasons]) => {
-      fields[field] = (Array.isArray(reasons) ? reasons : [reasons]).map(String);
-    });
-    const details = error && Array.isArray(error.details) ? error.details : null;
-    if (!message) message = status === 401 || status === 403 ? "not allowed (logged out?)" : "HTTP " + status;
-    return { message, fields, details };
   }
 
   function pageOf(body) {

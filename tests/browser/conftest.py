@@ -20,10 +20,6 @@ import pytest
 from tests.conftest import ROOT, start_process, stop_process
 from tests.e2e.test_order_to_fill import live_system  # noqa: F401 - the fixture: a worker and the gateway
 
-# Playwright's sync API runs an event loop in this thread; the test's own ORM calls are plain blocking
-# calls between browser steps, never inside that loop's callbacks.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 FAILURES = ROOT / "var" / "browser-failures"
 # As the machine's probe runs it: no sandbox (root), and no calls home (the network is closed).
@@ -49,16 +45,30 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
+    """Chromium, for this package's tests only.
+
+    Playwright's sync API keeps an event loop on this thread while it runs, so it must be gone before the
+    rest of the suite (``async_to_sync`` refuses to run beside a loop). Meanwhile Django's async-safety check
+    is off: the tests' ORM calls are plain blocking calls between browser steps, never inside that loop.
+    """
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's `chromium` (`.ci/run` does)")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    unsafe = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield chromium
+            chromium.close()
+    finally:
+        if unsafe is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = unsafe
 
 
 def _free_port() -> int:

@@ -19,7 +19,11 @@ LIVE = 120_000  # ms: fills come from the simulated market through the worker; a
 
 
 def _blotter(session: Any, username: str) -> Page:
-    page: Page = session(username).login(username)
+    return _open(session(username), username)
+
+
+def _open(user: Any, username: str) -> Page:
+    page: Page = user.login(username)
     expect(page.locator("#live")).to_have_text("live")
     page.evaluate("window.__sameDocument = true")
     return page
@@ -37,8 +41,15 @@ def _post(username: str, **terms: Any) -> dict[str, Any]:
 
 
 def test_a_trader_sends_an_order_from_the_ticket_and_watches_it_fill_live_with_its_chart(session: Any) -> None:
-    # given the trader's open blotter
-    page = _blotter(session, "trader1")
+    # given the trader's open blotter, and the positions page in another tab (GROWTH holds 10,000 ACME)
+    trader = session("trader1")
+    page = _open(trader, "trader1")
+    positions: Page = trader.page()
+    positions.goto("/positions/")
+    acme = positions.locator('tr[data-portfolio="GROWTH"][data-symbol="ACME"] td[data-col="qty"]')
+    expect(acme).to_have_text(re.compile(r"^10,?000$"))
+    positions.evaluate("window.__sameDocument = true")
+    page.bring_to_front()
 
     # when the trader opens the ticket (N), picks ACME from the search, buys 1,200 at a marketable 103.00
     page.keyboard.press("n")
@@ -80,15 +91,45 @@ def test_a_trader_sends_an_order_from_the_ticket_and_watches_it_fill_live_with_i
     expect(page.locator("#detail-body")).to_contain_text("Shortfall")
     expect(page.locator("#detail-body .rationale")).to_contain_text("Strategy")
 
+    # and the positions tab shows GROWTH's ACME grown by the 1,200, live
+    expect(acme).to_have_text(re.compile(r"^11,?200$"), timeout=30_000)
+    _still_the_same_page(positions)
 
-def test_an_rfq_streams_its_ladder_and_a_click_on_a_quote_fills_the_package(session: Any) -> None:
+
+def test_the_market_view_streams_books_and_trades(session: Any) -> None:
+    # given the simulated market running (the gateway publishes every 0.1 s)
+    page: Page = session("trader1").login("trader1", "/market/ACME/")
+
+    # then the consolidated ladder, the NBBO and the tape fill in live
+    expect(page.locator("#live")).to_have_text("live")
+    expect(page.locator("#nbbo-bid")).to_have_text(re.compile(r"^\d+\.\d+\s\S\s\d"), timeout=LIVE)
+    expect(page.locator("#ladder tbody tr").first).to_be_visible()
+    expect(page.locator("#tape tbody tr").first).to_be_visible(timeout=LIVE)
+    expect(page.locator(".venue-book").first).to_be_visible()
+
+
+def test_a_trader_runs_a_multi_leg_rfq_from_the_ticket_and_a_click_on_a_quote_fills_it(session: Any) -> None:
     # given the trader's open blotter and the demo's call vertical
     page = _blotter(session, "trader1")
     vertical = Instrument.objects.get(structure="VERTICAL")
 
-    # when a PM asks for 10 verticals by RFQ (a multi-leg request) over a 30 s window
-    order = _post("pm1", instrument=vertical.symbol, ord_type="MARKET", qty="10", strategy="RFQ",
-                  strategy_params={"window_seconds": 30})  # fmt: skip
+    # when the trader asks three chosen dealers for 10 verticals by RFQ from the ticket, over a 30 s window
+    page.get_by_test_id("new-order").click()
+    page.locator("#ticket-portfolio").select_option("GROWTH")
+    page.get_by_test_id("ticket-instrument").fill(vertical.symbol)
+    page.locator("#ticket [role=option]", has_text=vertical.symbol).first.click()
+    page.get_by_test_id("ticket-qty").fill("10")
+    page.locator("#ticket-ord_type").select_option("MARKET")
+    page.get_by_test_id("ticket-strategy").select_option("RFQ")
+    page.locator("#ticket-param-window_seconds").fill("30")
+    chosen = ["DLR-HM", "DLR-KF", "DLR-NB"]
+    expect(page.locator("#ticket-param-dealers option[value='DLR-KF']")).to_have_count(1)
+    page.locator("#ticket-param-dealers").select_option(chosen)
+    expect(page.get_by_test_id("ticket-check")).to_contain_text(re.compile("pass", re.IGNORECASE))
+    page.get_by_test_id("ticket-send").click()
+    order = wait_for(lambda: ParentOrder.objects.filter(instrument=vertical).first(), what="the order")
+    rfq = wait_for(lambda: Rfq.objects.filter(parent=order).first(), what="the request")
+    assert sorted(api_client_for("trader1").get(f"/api/rfqs/{rfq.pk}/").json()["dealers"]) == chosen
 
     # then its card shows on the trader's RFQ panel and the ladder fills in live, with a countdown
     card = page.locator(".rfq-card", has_text=vertical.symbol)
@@ -98,7 +139,6 @@ def test_an_rfq_streams_its_ladder_and_a_click_on_a_quote_fills_the_package(sess
     expect(card.locator(".rfq-clock")).to_have_text(re.compile(r"\d"))
 
     # when the trader clicks the best quote (a dealer may walk away on last look: click the best again until one fills)
-    rfq = Rfq.objects.get(parent_id=order["id"])
 
     def filled() -> bool:
         rfq.refresh_from_db()
@@ -115,8 +155,8 @@ def test_an_rfq_streams_its_ladder_and_a_click_on_a_quote_fills_the_package(sess
     # then the request is filled, shown so on the card, and the order's row says FILLED, live
     assert rfq.state == "FILLED", rfq.reason
     expect(card).to_have_class(re.compile("state-filled"), timeout=30_000)
-    expect(page.locator(f'#orders tr[data-id="{order["id"]}"]')).to_have_attribute("data-status", "FILLED", timeout=30_000)
-    assert ParentOrder.objects.get(pk=order["id"]).filled_qty == Decimal(10)
+    expect(page.locator(f'#orders tr[data-id="{order.pk}"]')).to_have_attribute("data-status", "FILLED", timeout=30_000)
+    assert ParentOrder.objects.get(pk=order.pk).filled_qty == Decimal(10)
     _still_the_same_page(page)
 
 
