@@ -38,10 +38,14 @@ def test_the_blotter_page_carries_the_rfq_panel_its_form_and_its_script(demo: No
     # format.js, then rfq.js, then blotter.js: each uses the one before
     scripts = re.findall(r'<script src="/static/([a-zA-Z_./]+\.js)"></script>', html)
     # the chart library before the chart, and every panel before static/blotter.js, which calls them
-    assert scripts == ["format.js", "api.js", "vendor/uplot/uPlot.iife.min.js", "order_chart.js", "ticket.js", "rfq.js", "blotter.js"]
+    assert scripts == [
+        "format.js", "api.js", "vendor/uplot/uPlot.iife.min.js", "order_chart.js", "ticket.js", "rfq.js", "blotter.js",
+    ]  # fmt: skip
 
 
-@pytest.mark.parametrize("script", ["rfq.js", "blotter.js", "ticket.js", "order_chart.js", "positions.js", "risk.js", "format.js", "api.js"])
+@pytest.mark.parametrize(
+    "script", ["rfq.js", "blotter.js", "ticket.js", "order_chart.js", "positions.js", "risk.js", "format.js", "api.js"]
+)
 def test_the_blotter_scripts_parse(script: str) -> None:
     # given (`node --check a.js b.js` checks a.js only: the rest are the script's arguments, so one file each)
     node = shutil.which("node")
