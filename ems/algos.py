@@ -250,7 +250,7 @@ def _rfq_first(parent: ParentOrder, execution: Execution, *, params: AlgoParams,
         rfq_start(parent, options=RfqOptions.from_params(params.values), initiator=initiator, actor=actor, now=now)
     except (RfqInvalid, RfqRefused) as exc:
         execution_finish(execution, status=Execution.STOPPED, reason=f"cannot ask dealers: {exc}")
-        _publish_on_commit(parent.pk)
+    _publish_on_commit(parent.pk)  # the row shows RFQ as its strategy (or the execution stopped)
 
 
 def _market_read(parent: ParentOrder) -> tuple[InstrumentAnalytics | None, Consolidated | None]:

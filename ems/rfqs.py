@@ -651,11 +651,9 @@ def outbound_wire(message: Outbound) -> dict[str, str]:
 
 
 def _publish(rfq_id: int, parent_id: int) -> None:
-    """Push the request's snapshot, and its order's row: a step may start, stop or end the order's execution."""
-    from ems.publish import blotter_publish_order, blotter_publish_rfq
+    from ems.publish import blotter_publish_rfq
 
     blotter_publish_rfq(rfq_id=rfq_id)
-    blotter_publish_order(parent_id=parent_id)
 
 
 # --- what the blotter and the API show --------------------------------------------------------

@@ -5,11 +5,13 @@ Each test starts the web server (Daphne), a Celery worker and the gateway (tests
 page is never reloaded once open (``window.__sameDocument`` would be gone), so what it shows came live.
 """
 
+import contextlib
 import re
 from decimal import Decimal
 from typing import Any
 
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from ems.models import Rfq
 from oms.models import Fill, Instrument, KillSwitch, ParentOrder
@@ -147,7 +149,8 @@ def test_a_trader_runs_a_multi_leg_rfq_from_the_ticket_and_a_click_on_a_quote_fi
         best = card.locator("tr.quote:not(.expired)").first
         if rfq.state == "OPEN" and best.count():
             page.wait_for_timeout(400)  # past the ladder's settle time: a row that just moved ignores a click
-            best.click()
+            with contextlib.suppress(PlaywrightTimeout):  # the quote expired or moved under the pointer: look again
+                best.click(timeout=2_000)
         return False
 
     wait_for(filled, timeout=90, what="the request to end")

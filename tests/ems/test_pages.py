@@ -81,7 +81,7 @@ def test_the_positions_page_carries_its_table_filters_and_scripts(demo: None) ->
         assert f'id="{element_id}"' in html
     assert "every 2 s while this tab is visible" in html  # the hint says the page polls marks
     assert '<link rel="stylesheet" href="/static/pages.css">' in html
-    assert re.findall(r'<script src="/static/([a-z]+\.js)"></script>', html) == ["format.js", "positions.js"]
+    assert re.findall(r'<script src="/static/([a-z]+\.js)"></script>', html) == ["format.js", "api.js", "positions.js"]
 
 
 @pytest.mark.django_db
@@ -119,7 +119,7 @@ def test_risk_and_admins_get_the_kill_switch_panel(demo: None, username: str) ->
     assert re.findall(r'<option value="([A-Z]+)">', scopes) == ["FIRM", "PORTFOLIO", "TRADER", "INSTRUMENT", "VENUE"]
     form = html[html.index('<form id="risk-form"') : html.index("</form>", html.index('<form id="risk-form"'))]
     assert 'name="csrfmiddlewaretoken"' in form
-    assert re.findall(r'<script src="/static/([a-z]+\.js)"></script>', html) == ["format.js", "risk.js"]
+    assert re.findall(r'<script src="/static/([a-z]+\.js)"></script>', html) == ["format.js", "api.js", "risk.js"]
 
 
 @pytest.mark.django_db
