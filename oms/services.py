@@ -122,12 +122,16 @@ def parent_order_submit(
     ``OrderRejected`` and stores nothing; an accepted one logs every check's
     outcome (``RISK_CHECK``). ``allow_duplicate`` lets through an order
     identical to a recent one (the duplicate check). The checks are
-    ``parent_order_check``'s, run under the portfolio's row lock.
+    ``parent_order_check``'s: the order's own terms first, then the pre-trade
+    risk checks under the portfolio's row lock (a malformed order never takes it).
     """
     if cl_ord_id:
         existing = _order_by_cl_ord_id(user, cl_ord_id)
         if existing is not None:
             return _retried(existing, terms, cl_ord_id), False
+    errors = _terms_check(user=user, terms=terms)
+    if errors:
+        raise OrderRejected(errors)
     try:
         order = _parent_order_create(user=user, terms=terms, cl_ord_id=cl_ord_id, allow_duplicate=allow_duplicate)
     except IntegrityError:
@@ -161,14 +165,20 @@ def parent_order_check(*, user: Any, terms: OrderTerms, allow_duplicate: bool = 
     """Run every check a submit of ``terms`` runs (tick and lot, instrument active, allocations, the strategy's
     parameters, then the pre-trade risk checks against the reference price); store nothing.
 
-    A submit calls it under the portfolio's row lock, so two orders of one portfolio are checked one after the
-    other; a pre-trade check (the ticket's) calls it without: what it reads may change before the order is sent.
+    A submit runs the same two parts, the risk part under the portfolio's row lock, so two orders of one
+    portfolio are checked one after the other; this check (the ticket's) takes no lock: what it reads may
+    change before the order is sent.
     """
-    decision_px = reference_px(terms.instrument)
-    notional = _order_notional(terms, decision_px)
     errors = _terms_check(user=user, terms=terms)
     if errors:
-        return OrderCheck(errors=errors, outcomes=[], reference_px=decision_px, notional=notional)
+        ref_px = reference_px(terms.instrument)
+        return OrderCheck(errors=errors, outcomes=[], reference_px=ref_px, notional=_order_notional(terms, ref_px))
+    return _risk_check(user=user, terms=terms, allow_duplicate=allow_duplicate)
+
+
+def _risk_check(*, user: Any, terms: OrderTerms, allow_duplicate: bool) -> OrderCheck:
+    """The pre-trade risk checks of terms already checked on their own, against the reference price now."""
+    decision_px = reference_px(terms.instrument)
     outcomes = order_risk_check(
         terms=RiskTerms(terms.portfolio, terms.instrument, terms.side, terms.ord_type, terms.qty, terms.limit_px),
         trader=user,
@@ -176,6 +186,7 @@ def parent_order_check(*, user: Any, terms: OrderTerms, allow_duplicate: bool = 
         ref_px=decision_px,
         allow_duplicate=allow_duplicate,
     )
+    notional = _order_notional(terms, decision_px)
     return OrderCheck(errors=_risk_errors(outcomes), outcomes=outcomes, reference_px=decision_px, notional=notional)
 
 
@@ -262,7 +273,7 @@ def _draft(*, user: Any, terms: OrderTerms, cl_ord_id: str) -> ParentOrder:
 @transaction.atomic
 def _parent_order_create(*, user: Any, terms: OrderTerms, cl_ord_id: str, allow_duplicate: bool) -> ParentOrder:
     Portfolio.objects.select_for_update().get(pk=terms.portfolio.pk)  # orders of a portfolio are checked one at a time
-    check = parent_order_check(user=user, terms=terms, allow_duplicate=allow_duplicate)
+    check = _risk_check(user=user, terms=terms, allow_duplicate=allow_duplicate)
     if not check.ok:
         _risk_refusal_log(check.outcomes)
         raise OrderRejected(check.errors)
