@@ -464,6 +464,7 @@ def _last_look(parent: ParentOrder, book: RfqBook, report: LastLookReport, *, no
                 executed_at=now,
                 actor=f"dealer:{hit.dealer}",
                 leg_px=report.leg_prices,
+                mid_px=composite_mid(parent.instrument)[0],
             )
         except (Overfill, ValueError) as exc:
             # The auction cannot give more than the order's leaves; leg prices that do not make the price are the

@@ -22,7 +22,7 @@ from ems.core.algos import Strategy
 from ems.markouts import markouts_schedule
 from ems.models import ChildOrder, Execution
 from ems.publish import blotter_publish_fill, blotter_publish_order
-from ems.rfqs import rfqs_overdue
+from ems.rfqs import composite_mid, rfqs_overdue
 from oms.models import ParentOrder
 from oms.services import order_event_append, parent_order_fill
 from router.services import venue_ack_record, venue_order_finished
@@ -111,6 +111,7 @@ def report_apply(*, report: ExecutionReport) -> bool:
             liquidity=report.liquidity or "",
             executed_at=datetime.fromisoformat(report.transact_time),
             actor=f"venue:{report.venue}",
+            mid_px=composite_mid(parent.instrument)[0],
         )
     else:
         if report.exec_type is ExecType.RESTATED:  # the venue shrank it (self-trade prevention): same status

@@ -180,6 +180,12 @@ class Fill(models.Model):
     px = PriceField()
     fee = MoneyField(default=ZERO)
     liquidity = models.CharField(max_length=8, blank=True)
+    mid_px = PriceField(
+        null=True,
+        blank=True,
+        help_text="the market's mid when the fill was booked (NBBO mid; an option's or package's theoretical value): "
+        "the benchmark of its effective spread; empty when there was none",
+    )
     executed_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -347,6 +347,7 @@ def parent_order_fill(
     executed_at: datetime,
     actor: str,
     leg_px: Sequence[Decimal] = (),
+    mid_px: Decimal | None = None,
 ) -> Fill | None:
     """Book one venue fill exactly once: the fill, the parent, the position and the cash.
 
@@ -358,6 +359,8 @@ def parent_order_fill(
     A package's fill (``parent.instrument.is_package``) books to each leg's
     position at ``leg_px``, which must make ``px`` exactly (``ValueError``
     otherwise, and nothing is booked); the package itself holds no position.
+    ``mid_px`` is the market's mid as the fill is booked (TCA's benchmark for
+    its effective spread), None when unknown.
     """
     if Fill.objects.filter(venue=venue, exec_id=exec_id).exists():
         return None
@@ -388,6 +391,7 @@ def parent_order_fill(
         px=px,
         fee=fee,
         liquidity=liquidity,
+        mid_px=mid_px,
         executed_at=executed_at,
     )
     before = OrdStatus(parent.status)
