@@ -10,7 +10,8 @@ from ems import algos, services
 from ems.models import ChildOrder, Execution
 from oms.models import Fill, Instrument, OrderEvent, ParentOrder, Portfolio, Position
 from oms.services import OrderTerms, parent_order_submit
-from tests.ems.market import market_set
+from config.redis import redis_client
+from tests.ems.market import LIT, market_set
 from trading.enums import ExecType, Liquidity, OrdType, Side, TimeInForce, Urgency
 from trading.messages import ExecutionReport
 from trading.states import OrdStatus
@@ -115,6 +116,27 @@ def test_reports_apply_once_whatever_is_redelivered(demo: None) -> None:
     position = Position.objects.get(portfolio__code="GROWTH", instrument__symbol="ACME")
     assert position.qty == position_before + 300
     assert OrderEvent.objects.filter(parent=parent, kind="FILL").count() == 2
+
+
+def test_a_fill_keeps_the_mid_it_was_booked_at_and_none_without_a_market(demo: None) -> None:
+    # given a working child in a market quoted 101.48 / 101.50 (mid 101.49)
+    child = make_working_child()
+    services.reports_apply(reports=[report(child, 1, ExecType.NEW)])
+
+    # when a fill is booked, the market moves to 101.60 / 101.62, and a second fill is booked
+    services.reports_apply(reports=[report(child, 2, ExecType.TRADE, qty="100", px="101.50", cum="100")])
+    market_set(asks={venue: [("101.62", 500)] for venue in LIT}, bids={venue: [("101.60", 500)] for venue in LIT})
+    services.reports_apply(reports=[report(child, 3, ExecType.TRADE, qty="100", px="101.62", cum="200")])
+    # and the market data is lost before a third
+    redis_client().delete("md:nbbo:ACME")
+    services.reports_apply(reports=[report(child, 4, ExecType.TRADE, qty="100", px="101.62", cum="300")])
+
+    # then each fill kept the mid of its moment, and the one without a market keeps none rather than a guess
+    assert list(Fill.objects.filter(parent_id=child.parent_id).order_by("id").values_list("mid_px", flat=True)) == [
+        Decimal("101.49"),
+        Decimal("101.61"),
+        None,
+    ]
 
 
 def test_a_report_ahead_of_its_predecessor_waits(demo: None) -> None:
