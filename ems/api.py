@@ -15,13 +15,15 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.fields import enum_choices
+from ems import bestex
 from ems.chart import order_chart
 from ems.core.algos import SPECS, ParamError, ParamSpec, Strategy
 from ems.models import Execution, Rfq
@@ -36,9 +38,11 @@ from ems.rfqs import (
     rfq_snapshot,
     rfq_withdraw,
 )
+from ems.tca import order_tca_report
 from oms import roles
 from oms.api.errors import error_body, error_responses
 from oms.api.permissions import HasRole
+from oms.api.serializers import TcaSerializer
 from oms.models import KillScope, KillSwitch
 from oms.selectors import venues_halted
 from trading.enums import AssetClass, Side
@@ -440,6 +444,63 @@ class OrderChart(APIView):
         return Response(order_chart(parent_id=pk))
 
 
+# --- an order's transaction cost analysis (``ems.tca.order_tca_report``); bps positive are a cost, except markouts ------
+
+_HORIZONS_HELP = 'by horizon in seconds ("1", "5", "30", "60")'
+
+
+def _bps(help_text: str) -> serializers.DecimalField:
+    return _decimal(allow_null=True, help_text=help_text)
+
+
+def _by_horizon(help_text: str) -> serializers.DictField:
+    return serializers.DictField(child=_decimal(allow_null=True), help_text=f"{_HORIZONS_HELP}: {help_text}")
+
+
+class TcaFillRowSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    executed_at = serializers.DateTimeField()
+    venue = serializers.CharField()
+    qty = _decimal()
+    px = _decimal()
+    fee = _decimal(help_text="$, negative: a rebate")
+    liquidity = serializers.CharField(allow_blank=True, help_text="ADDED, REMOVED; blank: not said (an RFQ's fill)")
+    mid_px = _decimal(allow_null=True, help_text="the market's mid when the fill was booked; null: none")
+    effective_spread_bps = _bps("2 * s * (px - mid) / mid; null without a mid")
+    markouts_bps = _by_horizon("s * (mid h later - px) / px, positive: the mid moved our way; null: not measured yet")
+    realized_spread_bps = _by_horizon("2 * s * (px - mid h later) / mid h later; null: not measured yet")
+
+
+class OrderTcaSerializer(serializers.Serializer[Any]):
+    """An order's TCA page: its header, the order-level figures and one row per fill. ``s`` is +1 buying, -1 selling."""
+
+    order = serializers.IntegerField()
+    symbol = serializers.CharField()
+    portfolio = serializers.CharField()
+    side = _choice(Side)
+    qty = _decimal()
+    filled_qty = _decimal()
+    avg_px = _decimal(allow_null=True, help_text="null before a fill")
+    limit_px = _decimal(allow_null=True)
+    status = serializers.CharField()
+    strategy = serializers.CharField(allow_null=True, help_text="the strategy working now; null before the execution")
+    base_strategy = serializers.CharField(allow_null=True, help_text="the strategy first selected")
+    horizons_s = serializers.ListField(child=serializers.IntegerField(), help_text="the markout horizons, seconds")
+    as_of = serializers.DateTimeField(help_text="when this was read")
+    tca = TcaSerializer(allow_null=True, help_text="null before the execution knows its arrival mid")
+    fills = TcaFillRowSerializer(many=True, help_text="ours, in time order")
+
+
+class OrderTca(APIView):
+    """An order's transaction cost analysis with one row per fill: what the TCA page shows."""
+
+    @extend_schema(responses={200: OrderTcaSerializer, **error_responses(404)})
+    def get(self, request: Request, pk: int) -> Response:
+        if not roles.orders_for(request.user).filter(pk=pk).exists():
+            raise NotFound(f"no order #{pk} you may see")
+        return Response(order_tca_report(parent_id=pk))
+
+
 class StrategyParamSerializer(serializers.Serializer[Any]):
     """One parameter of a strategy, as declared in ``ems.core.algos.SPECS``."""
 
@@ -480,3 +541,219 @@ class StrategyList(APIView):
     def get(self, request: Request) -> Response:
         strategies = [{"name": s.value, "scheduled": s.scheduled, "params": SPECS[s]} for s in Strategy]
         return Response(StrategySerializer(strategies, many=True).data)
+
+
+# --- best execution: venue analysis, dealer scorecards, the RTS 28 table (``ems.bestex``) -----------------------------
+
+
+class CsvRenderer(BaseRenderer):
+    """``text/csv``: the view hands over the CSV text it built; ``?format=csv`` or ``Accept: text/csv`` asks for it."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+        return data.encode() if isinstance(data, str) else b""
+
+
+class ReportPeriodSerializer(serializers.Serializer[Any]):
+    start = serializers.DateField(help_text="the first day, included")
+    end = serializers.DateField(help_text="the day after the last: the period is [start, end)")
+    business_days = serializers.IntegerField(help_text="Monday to Friday days in the period (no holiday calendar)")
+    asset_class = serializers.CharField(allow_null=True, help_text="the class asked for; null: all")
+
+
+class VenueMarkoutSerializer(serializers.Serializer[Any]):
+    horizon_s = serializers.IntegerField()
+    bps = _decimal(
+        allow_null=True,
+        help_text="s * (mid h seconds later - px) / px, notional-weighted; positive: the mid moved our way, "
+        "negative: adverse selection; null: none measured",
+    )
+    fills = serializers.IntegerField(help_text="fills measured at this horizon")
+
+
+class VenueReportRowSerializer(serializers.Serializer[Any]):
+    """One venue's analysis over the period (``ems.core.bestex.venue_analysis`` defines each figure)."""
+
+    code = serializers.CharField()
+    name = serializers.CharField()
+    kind = serializers.CharField(help_text="LIT, DARK (a dark pool) or RFQ_DEALER")
+    fills = serializers.IntegerField()
+    orders_executed = serializers.IntegerField(help_text="children or RFQ hits with at least one fill there")
+    filled_qty = _decimal()
+    notional = _decimal(help_text="sum of |qty x px x multiplier|")
+    volume_share_pct = _decimal(help_text="its notional, % of all venues' (the rows add up to 100)")
+    children = serializers.IntegerField(help_text="child orders sent there in the period")
+    children_qty = _decimal()
+    children_filled_qty = _decimal()
+    fill_rate_pct = _decimal(allow_null=True, help_text="100 x filled qty / qty of its children; null: no child")
+    rejects = serializers.IntegerField()
+    reject_rate_pct = _decimal(allow_null=True, help_text="children rejected per child sent, %")
+    passive_pct = _decimal(allow_null=True, help_text="% of its notional that added liquidity (ADDED)")
+    aggressive_pct = _decimal(allow_null=True, help_text="% of its notional that removed liquidity (REMOVED)")
+    effective_spread_bps = _decimal(
+        allow_null=True, help_text="2 x s x (px - mid) / mid, mid when booked, notional-weighted; positive is a cost"
+    )
+    spread_fills = serializers.IntegerField(help_text="fills with a mid: those the effective spread covers")
+    markouts = VenueMarkoutSerializer(many=True, help_text="at 1, 5, 30 and 60 s")
+    acks = serializers.IntegerField(help_text="children acknowledged: those the latency covers")
+    latency_ms_mean = _decimal(allow_null=True, help_text="sent to acknowledged, ms")
+    latency_ms_median = _decimal(allow_null=True)
+
+
+class VenueReportSerializer(serializers.Serializer[Any]):
+    period = ReportPeriodSerializer()
+    venues = VenueReportRowSerializer(many=True, help_text="lit first, then dark pools, then RFQ dealers; most notional first")
+
+
+class DealerReportRowSerializer(serializers.Serializer[Any]):
+    """One dealer's scorecard over the period's ended requests (``ems.core.bestex.dealer_scorecards``)."""
+
+    code = serializers.CharField()
+    name = serializers.CharField()
+    requests = serializers.IntegerField()
+    responses = serializers.IntegerField()
+    response_rate_pct = _decimal(allow_null=True, help_text="requests quoted per request asked, %")
+    wins = serializers.IntegerField()
+    win_ratio_pct = _decimal(allow_null=True, help_text="trades won per quote given, %")
+    covers = serializers.IntegerField()
+    avg_cover_bps = _decimal(allow_null=True, help_text="behind the best traded price when it lost; 0 is a tie")
+    distances = serializers.IntegerField()
+    avg_distance_bps = _decimal(allow_null=True, help_text="its quote against the mid; positive is worse than mid for us")
+    last_looks = serializers.IntegerField()
+    last_look_rejects = serializers.IntegerField()
+    last_look_reject_pct = _decimal(allow_null=True, help_text="hits rejected on last look per hit sent, %")
+    markouts = serializers.IntegerField()
+    avg_markout_bps = _decimal(allow_null=True, help_text="its fills' markout at 30 s; positive: the mid moved our way")
+
+
+class DealerReportSerializer(serializers.Serializer[Any]):
+    period = ReportPeriodSerializer()
+    dealers = DealerReportRowSerializer(many=True, help_text="by code")
+
+
+class RtsVenueSerializer(serializers.Serializer[Any]):
+    rank = serializers.IntegerField(help_text="1: the most notional")
+    code = serializers.CharField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    notional = _decimal()
+    orders = serializers.IntegerField(help_text="orders executed: children or RFQ hits with a fill there")
+    trades = serializers.IntegerField(help_text="fills")
+    volume_pct = _decimal(help_text="its notional, % of the class's")
+    orders_pct = _decimal(help_text="its orders executed, % of the class's")
+    passive_pct = _decimal(help_text="of its orders, % whose first fill added liquidity")
+    aggressive_pct = _decimal(help_text="of its orders, % whose first fill removed liquidity")
+    directed_pct = _decimal(help_text="of its orders, % at a venue a person chose: an RFQ to dealers the trader or PM named")
+    below_one_trade_per_day = serializers.BooleanField(help_text="fewer trades than business days in the period")
+
+
+class RtsClassSerializer(serializers.Serializer[Any]):
+    asset_class = serializers.CharField(help_text="EQUITY, OPTION or PACKAGE")
+    notional = _decimal()
+    orders = serializers.IntegerField()
+    trades = serializers.IntegerField()
+    business_days = serializers.IntegerField()
+    below_one_trade_per_day = serializers.BooleanField(help_text="any of its top venues has fewer")
+    venues = RtsVenueSerializer(many=True, help_text="the top five by notional; ties by orders, then code")
+
+
+class BestExecutionSerializer(serializers.Serializer[Any]):
+    period = ReportPeriodSerializer()
+    classes = RtsClassSerializer(many=True)
+
+
+REPORT_PARAMETERS = [
+    OpenApiParameter("start", OpenApiTypes.DATE, description="first day (YYYY-MM-DD); absent: the quarter's first"),
+    OpenApiParameter("end", OpenApiTypes.DATE, description="the day after the last (exclusive); absent: tomorrow"),
+    OpenApiParameter("asset_class", OpenApiTypes.STR, enum=list(bestex.ASSET_CLASSES), description="one class; absent: all"),
+]
+
+
+class _Report(APIView):
+    """A report over ``[start, end)`` (default: the quarter to date), as JSON or, with ``?format=csv``, a CSV download."""
+
+    permission_classes = [IsAuthenticated, HasRole]
+    renderer_classes = [JSONRenderer, CsvRenderer]
+    name_in_file = ""
+
+    def handle_exception(self, exc: Exception) -> Response:
+        self.request.accepted_renderer = JSONRenderer()  # errors are the API's one JSON body, whatever was asked
+        self.request.accepted_media_type = "application/json"
+        return super().handle_exception(exc)
+
+    def get(self, request: Request) -> Response:
+        try:
+            period = bestex.period_parse(request.query_params.get("start"), request.query_params.get("end"))
+            asset_class = bestex.asset_class_parse(request.query_params.get("asset_class"))
+        except bestex.BestexInvalid as exc:
+            raise ValidationError({exc.field: [exc.message]}) from exc
+        data = self.build(request.user, period, asset_class)
+        if request.accepted_renderer.format != "csv":
+            return Response(data)
+        response = Response(self.csv(data), content_type="text/csv; charset=utf-8")
+        filename = f"{self.name_in_file}-{period.start.isoformat()}-{period.end.isoformat()}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+    def build(self, user: Any, period: bestex.Period, asset_class: str | None) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def csv(self, data: dict[str, Any]) -> str:
+        raise NotImplementedError
+
+
+class VenueReport(_Report):
+    """Venue analysis: per lit venue, dark pool and dealer, volume share, fill and reject rates, passive/aggressive
+    shares, effective spread, markouts and latency. Traders, risk and admins: the desk; a PM: their portfolios."""
+
+    name_in_file = "venues"
+
+    @extend_schema(parameters=REPORT_PARAMETERS, responses={200: VenueReportSerializer, **error_responses(400, 401, 403)})
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+    def build(self, user: Any, period: bestex.Period, asset_class: str | None) -> dict[str, Any]:
+        rows = bestex.venues_report(user=user, period=period, asset_class=asset_class)
+        return {"period": bestex.period_json(period, asset_class), "venues": [bestex.venue_row_json(r) for r in rows]}
+
+    def csv(self, data: dict[str, Any]) -> str:
+        return bestex.venues_csv(data["venues"])
+
+
+class DealerReport(_Report):
+    """Dealer scorecards over the requests for quote that opened in the period and have ended: response rate, win
+    ratio, cover, distance to mid, last-look rejects, markouts. A PM: the requests of their portfolios."""
+
+    name_in_file = "dealers"
+
+    @extend_schema(parameters=REPORT_PARAMETERS, responses={200: DealerReportSerializer, **error_responses(400, 401, 403)})
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+    def build(self, user: Any, period: bestex.Period, asset_class: str | None) -> dict[str, Any]:
+        rows = bestex.dealers_report(user=user, period=period, asset_class=asset_class)
+        return {"period": bestex.period_json(period, asset_class), "dealers": [bestex.dealer_row_json(r) for r in rows]}
+
+    def csv(self, data: dict[str, Any]) -> str:
+        return bestex.dealers_csv(data["dealers"])
+
+
+class BestExecutionReport(_Report):
+    """The best-execution report in the style of MiFID II RTS 28: per instrument class, the top five venues by notional
+    with volume and order shares and the passive, aggressive and directed percentages. CSV: one row per class and venue."""
+
+    name_in_file = "best-execution"
+
+    @extend_schema(parameters=REPORT_PARAMETERS, responses={200: BestExecutionSerializer, **error_responses(400, 401, 403)})
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+    def build(self, user: Any, period: bestex.Period, asset_class: str | None) -> dict[str, Any]:
+        tables = bestex.best_execution_report(user=user, period=period, asset_class=asset_class)
+        return {"period": bestex.period_json(period, asset_class), "classes": [bestex.rts_table_json(t) for t in tables]}
+
+    def csv(self, data: dict[str, Any]) -> str:
+        return bestex.rts_csv(data["classes"])

@@ -1,18 +1,16 @@
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import F, OuterRef, Subquery, Sum
+from django.db.models import OuterRef, Subquery
 from rest_framework.fields import DateTimeField
 
-from config.redis import redis_client
-from ems.core.tca import TcaFill, participation, shortfall, slippage_bps
-from ems.models import ChildOrder, Execution, ExecutionTick, FillMarkout, RoutingDecision
+from ems import tca
+from ems.core.tca import slippage_bps
+from ems.models import ChildOrder, Execution, ExecutionTick, RoutingDecision
 from ems.serializers import ChildOrderSerializer, RoutingDecisionSerializer
-from oms.models import Fill, Instrument
-from trading.clock import epoch_ns
+from oms.models import Instrument
 from trading.enums import Side
-from trading.numbers import ZERO, decimal_str
-from venues.marketdata import volume_since
+from trading.numbers import decimal_str
 
 
 def child_order_list(*, parent_id: int) -> list[dict[str, Any]]:
@@ -125,60 +123,5 @@ def instrument_marks(*, instrument_ids: list[int]) -> dict[int, Decimal]:
 
 
 def order_tca(*, parent_id: int) -> dict[str, Any] | None:
-    """Return the order's transaction cost analysis so far, or None before its execution knows the arrival mid.
-
-    Implementation shortfall against the paper portfolio at the decision price
-    (the mark when the OMS accepted it; else the arrival mid), in bps with
-    Perold's decomposition (``ems.core.tca.shortfall``): the unfilled rest is
-    valued at the live mark; the participation rate in the volume printed since
-    the execution started; and the fills' markouts by horizon, weighted by
-    quantity (positive: the mid moved our way).
-    """
-    from ems.rfqs import composite_mid
-
-    execution = Execution.objects.filter(parent_id=parent_id).select_related("parent__instrument").first()
-    if execution is None or execution.arrival_mid is None:
-        return None
-    parent = execution.parent
-    fills = [
-        TcaFill(qty=f.qty, px=f.px, fee=f.fee, t_ns=epoch_ns(f.executed_at), liquidity=f.liquidity)
-        for f in Fill.objects.filter(parent=parent).order_by("id")
-    ]
-    mark, source = composite_mid(parent.instrument)
-    end_mid = mark or (parent.avg_px if parent.filled_qty else None) or execution.arrival_mid
-    decision = parent.decision_px or execution.arrival_mid
-    if decision <= 0 or execution.arrival_mid <= 0 or end_mid <= 0:  # a package's net credit: no bps against it
-        return None
-    cost = shortfall(
-        side=Side(parent.side),
-        order_qty=parent.qty,
-        arrival_mid=execution.arrival_mid,
-        decision_mid=decision,
-        fills=fills,
-        end_mid=end_mid,
-    )
-    market = volume_since(redis_client(), parent.instrument.symbol, execution.start_at) if execution.start_at else ZERO
-    rate = participation(our_qty=parent.filled_qty, market_qty=market) if market >= parent.filled_qty else None
-    markouts = (
-        FillMarkout.objects.filter(fill__parent=parent)
-        .values("horizon_s")
-        .annotate(qty=Sum("fill__qty"), weighted=Sum(F("bps") * F("fill__qty")))
-        .order_by("horizon_s")
-    )
-    return {
-        "decision_px": decimal_str(decision),
-        "arrival_mid": decimal_str(execution.arrival_mid),
-        "end_mid": decimal_str(end_mid),
-        "end_mid_source": source or ("AVG_PX" if parent.filled_qty else "ARRIVAL"),
-        "avg_px": decimal_str(cost.avg_px),
-        "filled_qty": decimal_str(cost.filled_qty),
-        "shortfall_bps": decimal_str(cost.total_bps),
-        "delay_bps": decimal_str(cost.delay_bps),
-        "impact_bps": decimal_str(cost.impact_bps),
-        "opportunity_bps": decimal_str(cost.opportunity_bps),
-        "fees_bps": decimal_str(cost.fees_bps),
-        "participation": decimal_str(rate.quantize(Decimal("0.0001")) if rate is not None else None),
-        "markouts_bps": {
-            str(row["horizon_s"]): decimal_str((row["weighted"] / row["qty"]).quantize(Decimal("0.01"))) for row in markouts
-        },
-    }
+    """Return the order's transaction cost analysis so far (``ems.tca.order_tca``): the order detail's ``tca``."""
+    return tca.order_tca(parent_id=parent_id)

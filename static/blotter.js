@@ -578,7 +578,7 @@
     panelBody.replaceChildren(
       renderHeader(o),
       chart.section(o),
-      renderTca(o.tca),
+      renderTca(o.tca, o.id),
       renderAlgo(o.execution),
       renderDecisions(o.routing_decisions || []),
       renderChildren(o.children || []),
@@ -676,8 +676,12 @@
 
   function bps(v) { return v == null ? "—" : Number(v).toFixed(2) + " bps"; }
 
-  function renderTca(t) {
+  function renderTca(t, orderId) {
     const box = section("Transaction cost");
+    const full = el("a", "tca-full", "Full TCA →");
+    full.href = "/orders/" + encodeURIComponent(String(orderId)) + "/tca/";
+    full.title = "every figure with its definition, and each fill's spreads and markouts";
+    box.querySelector("h3").append(" ", full);
     if (!t) {
       box.appendChild(el("p", "dim", "Not yet: the execution has no arrival price."));
       return box;
@@ -686,9 +690,12 @@
     total.append("Shortfall ", el("b", Number(t.shortfall_bps) > 0 ? "cost" : "gain", bps(t.shortfall_bps)),
       " against the decision price " + p(t.decision_px));
     box.appendChild(total);
+    const liq = t.liquidity || {};
+    const share = (v) => (v == null ? "" : " (" + (100 * Number(v)).toFixed(1) + "%)");
     box.appendChild(kv([
       ["Delay", bps(t.delay_bps)],
       ["Impact", bps(t.impact_bps)],
+      ["Timing", bps(t.timing_bps)],
       ["Opportunity", bps(t.opportunity_bps)],
       ["Fees", bps(t.fees_bps)],
       ["Arrival mid", p(t.arrival_mid)],
@@ -696,6 +703,11 @@
       ["Avg px", Number(t.filled_qty) > 0 ? p(t.avg_px) : ""],
       ["Filled", q(t.filled_qty)],
       ["Participation", t.participation == null ? "" : (100 * Number(t.participation)).toFixed(2) + "%"],
+      ["vs arrival", t.arrival_slippage_bps == null ? "" : bps(t.arrival_slippage_bps)],
+      ["vs interval VWAP", t.interval_vwap_slippage_bps == null ? "" : bps(t.interval_vwap_slippage_bps)
+        + " (VWAP " + p(t.interval_vwap) + ")"],
+      ["Liquidity added", liq.added_qty == null ? "" : q(liq.added_qty) + share(liq.added_share)],
+      ["Liquidity removed", liq.removed_qty == null ? "" : q(liq.removed_qty) + share(liq.removed_share)],
     ]));
     const marks = Object.entries(t.markouts_bps || {});
     if (marks.length) {

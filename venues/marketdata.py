@@ -7,11 +7,13 @@ The gateway writes it; the router and the market view read it. Keys, per symbol:
 - ``md:nbbo:{symbol}``: string, the consolidated view (NBBO and composite depth) over every cached venue.
 - ``md:trades:{symbol}``: list, the last ``TRADES_KEPT`` trade prints, latest first.
 - ``md:volume:{symbol}``: sorted set, one member per publish with trades, scored by its last trade's
-  time (epoch seconds): ``seq|cumulative volume|this publish's volume|last trade px|NBBO mid``, kept
-  ``VOLUME_KEPT_S`` (``volume_since`` reads the volume printed since a time in two lookups, however
-  many trades; ``price_volume_series`` reads the price and volume over a window). The mid is empty
-  when the NBBO was one-sided; members written before the price was kept have only the first three
-  fields, and read with neither price nor mid.
+  time (epoch seconds): ``seq|cumulative volume|this publish's volume|last trade px|NBBO mid|cumulative
+  notional``, kept ``VOLUME_KEPT_S`` (``volume_since`` reads the volume printed since a time in two
+  lookups, however many trades; ``vwap_between`` the market's VWAP over an interval in three;
+  ``price_volume_series`` reads the price and volume over a window). The mid is empty when the NBBO
+  was one-sided; members written before the price was kept have only the first three fields, and
+  read with neither price nor mid; members written before the notional was kept have five, and an
+  interval bounded by one has no VWAP (the cumulative notional starts again from zero after one).
 - ``md:seq:{symbol}``: counter, one step per ``market_publish``; every stored and sent view carries it.
 - ``md:symbols``: set, the symbols with market data.
 - ``md:venues``: hash, one field per venue (lit and dark), its session state and the time the
@@ -37,7 +39,7 @@ import redis
 from config.layer import group_send
 from trading.clock import epoch_ns
 from trading.enums import Side
-from trading.numbers import ZERO, decimal_str
+from trading.numbers import ZERO, avg_px, decimal_str
 from venues.composite import OPEN, SESSION_STATES, BookLevel, BookView, CompositeLevel, Consolidated, TradePrint, consolidate
 
 __all__ = [
@@ -141,12 +143,18 @@ def _volume_key(symbol: str) -> str:
 
 def _volume_entry(raw: str) -> tuple[Decimal, Decimal]:
     """A ``md:volume`` member: (the cumulative volume after its publish, that publish's volume)."""
-    fields = raw.split("|")  # seq, cumulative, volume[, px, mid]: older members stop after the volume
+    fields = raw.split("|")  # seq, cumulative, volume[, px, mid[, notional]]: older members stop after the volume
     return Decimal(fields[1]), Decimal(fields[2])
 
 
-def _volume_member(*, seq: int, cumulative: Decimal, volume: Decimal, px: Decimal, mid: Decimal | None) -> str:
-    return f"{seq}|{_dec(cumulative)}|{_dec(volume)}|{_dec(px)}|{'' if mid is None else _dec(mid)}"
+def _volume_notional(raw: str) -> Decimal | None:
+    """A ``md:volume`` member's cumulative notional ($) after its publish; None for a member written before it was kept."""
+    fields = raw.split("|")
+    return Decimal(fields[5]) if len(fields) > 5 and fields[5] else None
+
+
+def _volume_member(*, seq: int, cumulative: Decimal, volume: Decimal, px: Decimal, mid: Decimal | None, notional: Decimal) -> str:
+    return f"{seq}|{_dec(cumulative)}|{_dec(volume)}|{_dec(px)}|{'' if mid is None else _dec(mid)}|{_dec(notional)}"
 
 
 def _volume_point(raw: str, score: float) -> PricePoint:
@@ -406,6 +414,10 @@ def _store(
                 last = cast(list[str], pipe.zrange(_volume_key(symbol), -1, -1))
                 volume = sum((trade.qty for trade in trades), ZERO)
                 cumulative = (_volume_entry(last[0])[0] if last else ZERO) + volume
+                # after a member without it (written before it was kept) the notional starts again from zero
+                notional = ((_volume_notional(last[0]) if last else None) or ZERO) + sum(
+                    (trade.qty * trade.px for trade in trades), ZERO
+                )
                 pipe.multi()
                 pipe.set(_seq_key(symbol), seq)
                 if books:
@@ -417,7 +429,9 @@ def _store(
                     pipe.lpush(_trades_key(symbol), *(json.dumps(trade_json(trade, seq)) for trade in trades))
                     pipe.ltrim(_trades_key(symbol), 0, TRADES_KEPT - 1)
                     at = datetime.fromisoformat(trades[-1].ts).timestamp()
-                    entry = _volume_member(seq=seq, cumulative=cumulative, volume=volume, px=trades[-1].px, mid=view.mid)
+                    entry = _volume_member(
+                        seq=seq, cumulative=cumulative, volume=volume, px=trades[-1].px, mid=view.mid, notional=notional
+                    )
                     pipe.zadd(_volume_key(symbol), {entry: at})
                     pipe.zremrangebyscore(_volume_key(symbol), "-inf", at - VOLUME_KEPT_S)
                 pipe.sadd(SYMBOLS_KEY, symbol)
@@ -515,6 +529,55 @@ def volume_since(client: redis.Redis, symbol: str, since: datetime) -> Decimal:
         return ZERO
     first_cumulative, first_batch = _volume_entry(first[0])
     return _volume_entry(last[0])[0] - (first_cumulative - first_batch)
+
+
+def vwap_between(client: redis.Redis, symbol: str, start: datetime, end: datetime) -> tuple[Decimal, Decimal] | None:
+    """Return the market's (VWAP, volume) over ``symbol``'s publishes from ``start`` to ``end``, both included.
+
+    To the publish, as ``volume_since`` counts: from the first publish at or
+    after ``start`` through the last at or before ``end``, every trade of
+    those publishes (ours included). Three lookups in one transaction,
+    however many trades: the cumulative volume and notional of the last
+    publish, less those just before the first (the publish before it, or
+    zero when the first began the series). The VWAP is rounded half to even
+    to 8 places, the price columns' precision. None when nothing printed in
+    the interval, when it ends before it starts, or when the notional before
+    the first publish is unknown: a bounding member written before the
+    notional was kept, or the series' older members already dropped.
+    """
+    if end < start:
+        return None
+    key = _volume_key(symbol)
+    pipe = client.pipeline(transaction=True)
+    pipe.zrangebyscore(key, start.timestamp(), end.timestamp(), start=0, num=1)
+    pipe.zrevrangebyscore(key, end.timestamp(), start.timestamp(), start=0, num=1)
+    pipe.zrevrangebyscore(key, f"({start.timestamp()!r}", "-inf", start=0, num=1)
+    first, last, before = cast(tuple[list[str], list[str], list[str]], pipe.execute())
+    if not first or not last:
+        return None
+    first_cumulative, first_batch = _volume_entry(first[0])
+    volume = _volume_entry(last[0])[0] - (first_cumulative - first_batch)
+    last_notional = _volume_notional(last[0])
+    if before:
+        notional_before = _volume_notional(before[0])
+    elif first_cumulative == first_batch and _volume_notional(first[0]) is not None:
+        notional_before = ZERO  # the first publish began the series (and its notional with it)
+    else:
+        notional_before = None  # the publishes before the first were dropped: what they added is unknown
+    if volume <= 0 or last_notional is None or notional_before is None:
+        return None
+    return avg_px(qty=volume, notional=last_notional - notional_before), volume
+
+
+def last_px_at(client: redis.Redis, symbol: str, at: datetime) -> Decimal | None:
+    """Return the last trade price ``symbol`` printed at or before ``at``, from ``md:volume``.
+
+    The last trade of the last publish with trades at or before ``at``. None
+    when none is kept (nothing printed in the day before, or only members
+    written before prices were kept).
+    """
+    last = cast(list[str], client.zrevrangebyscore(_volume_key(symbol), at.timestamp(), "-inf", start=0, num=1))
+    return _volume_point(last[0], at.timestamp()).px if last else None
 
 
 def volume_before(client: redis.Redis, symbol: str, at: datetime) -> Decimal | None:

@@ -52,6 +52,7 @@ from trading.rfq import (
     rfq_next,
 )
 
+CHOSEN_BY_TRADER: Final = "chosen by the trader"  # starts the rationale of each dealer named by hand (a directed request)
 NS_PER_MS: Final = 1_000_000
 NS_PER_S: Final = 1_000_000_000
 BPS: Final = Decimal(10_000)
@@ -378,7 +379,7 @@ def dealers_select(
         if len(set(manual)) != len(manual):
             raise RfqInvalid(f"invalid dealers, was {list(manual)}: a dealer is listed twice")
         _check_minimum(len(manual), minimum, request.anonymous)
-        rationale = {d: f"chosen by the trader; rank {by_dealer[d].rank} of {len(ranked)} ({by_dealer[d].summary})" for d in manual}
+        rationale = {d: f"{CHOSEN_BY_TRADER}; rank {by_dealer[d].rank} of {len(ranked)} ({by_dealer[d].summary})" for d in manual}
         return DealerSelection(tuple(manual), rationale, excluded)
 
     if len(ranked) < minimum:

@@ -25,13 +25,19 @@ FRACTION_STEP: Final = Decimal("0.000001")
 
 @dataclass(frozen=True, slots=True)
 class TcaFill:
-    """One of our fills: ``qty`` shares at ``px``, ``fee`` in $ (negative: a rebate), at ``t_ns``."""
+    """One of our fills: ``qty`` shares at ``px``, ``fee`` in $ (negative: a rebate), at ``t_ns``.
+
+    ``mid`` is the market's mid prevailing when it filled (None when unknown):
+    with it, ``shortfall`` splits the fill's cost from the arrival mid into
+    impact (against this mid) and timing (the mid's drift since arrival).
+    """
 
     qty: Decimal
     px: Decimal
     fee: Decimal
     t_ns: int
-    liquidity: str  # ADDED or REMOVED (trading.enums.Liquidity)
+    liquidity: str  # ADDED or REMOVED (trading.enums.Liquidity); anything else: unknown (an RFQ's, say)
+    mid: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,12 +53,13 @@ class MarketPrint:
 class Shortfall:
     """An order's implementation shortfall and its parts, in bps of ``notional`` (positive: a cost).
 
-    ``delay_bps + impact_bps + opportunity_bps + fees_bps == total_bps`` exactly.
+    ``delay_bps + impact_bps + timing_bps + opportunity_bps + fees_bps == total_bps`` exactly.
     """
 
     total_bps: Decimal
     delay_bps: Decimal
     impact_bps: Decimal
+    timing_bps: Decimal
     opportunity_bps: Decimal
     fees_bps: Decimal
     filled_qty: Decimal
@@ -77,7 +84,13 @@ def shortfall(
 
     - delay: ``s * filled_qty * (arrival_mid - decision_mid)``, the drift
       between the decision and the order reaching us, on what we executed;
-    - impact: ``s * sum(qty * (px - arrival_mid))``, the execution itself;
+    - impact: ``s * sum(qty * (px - mid))``, each fill against the mid
+      prevailing when it filled (``TcaFill.mid``; the arrival mid for a fill
+      without one): the price our own trading paid;
+    - timing: ``s * sum(qty * (mid - arrival_mid))`` over the fills with a
+      mid, how the market moved between arrival and each fill (the cost of
+      when we traded; 0 for a fill without a mid, which keeps it all in
+      impact). Impact plus timing is ``s * sum(qty * (px - arrival_mid))``;
     - opportunity: ``s * (order_qty - filled_qty) * (end_mid - decision_mid)``,
       what the unfilled rest missed;
     - fees: the fills' fees (0 when ``fees_included`` is False, leaving the
@@ -97,11 +110,12 @@ def shortfall(
         raise ValueError(f"invalid `fills`, filled {filled_qty}: more than `order_qty` ({order_qty})")
     notional = order_qty * decision_mid
     delay = sign * filled_qty * (arrival_mid - decision_mid)
-    impact = sign * sum((fill.qty * (fill.px - arrival_mid) for fill in fills), ZERO)
+    impact = sign * sum((fill.qty * (fill.px - (arrival_mid if fill.mid is None else fill.mid)) for fill in fills), ZERO)
+    timing = sign * sum((fill.qty * (fill.mid - arrival_mid) for fill in fills if fill.mid is not None), ZERO)
     opportunity = sign * (order_qty - filled_qty) * (end_mid - decision_mid)
     fees = sum((fill.fee for fill in fills), ZERO) if fees_included else ZERO
-    parts = [delay, impact, opportunity, fees]
-    total_bps, (delay_bps, impact_bps, opportunity_bps, fees_bps) = _apportion(
+    parts = [delay, impact, timing, opportunity, fees]
+    total_bps, (delay_bps, impact_bps, timing_bps, opportunity_bps, fees_bps) = _apportion(
         sum(parts, ZERO) / notional * BPS, [part / notional * BPS for part in parts]
     )
     filled_notional = sum((fill.qty * fill.px for fill in fills), ZERO)
@@ -109,6 +123,7 @@ def shortfall(
         total_bps=total_bps,
         delay_bps=delay_bps,
         impact_bps=impact_bps,
+        timing_bps=timing_bps,
         opportunity_bps=opportunity_bps,
         fees_bps=fees_bps,
         filled_qty=filled_qty,
@@ -189,6 +204,22 @@ def realized_spread_bps(*, side: Side, px: Decimal, mid_later: Decimal) -> Decim
     return _bps(2 * side.sign * (px - mid_later) / mid_later)
 
 
+def qty_weighted_bps(values: Sequence[tuple[Decimal, Decimal]]) -> Decimal | None:
+    """Return the mean of ``(qty, bps)`` pairs weighted by quantity, rounded to 0.01 bps; None for no quantity.
+
+    An order's figure from its fills' (effective spread, realized spread, markout): the
+    quantity-weighted mean of the figures the fills show. Raise ValueError for a negative quantity.
+    """
+    total = ZERO
+    weighted = ZERO
+    for i, (qty, bps) in enumerate(values):
+        if qty < 0:
+            raise ValueError(f"invalid `values[{i}]` quantity, was {qty}: must be >= 0")
+        total += qty
+        weighted += qty * bps
+    return _bps_round(weighted / total) if total else None
+
+
 def tracking_error(*, schedule: Sequence[tuple[int, Decimal]], executed: Sequence[tuple[int, Decimal]], qty: Decimal) -> Decimal:
     """Return the RMS over the schedule's points of ``(executed cumulative - scheduled cumulative) / qty``.
 
@@ -227,8 +258,9 @@ def tracking_error(*, schedule: Sequence[tuple[int, Decimal]], executed: Sequenc
 def _apportion(total: Decimal, parts: list[Decimal]) -> tuple[Decimal, list[Decimal]]:
     """Round ``total`` and ``parts`` to 0.01 bps so that the rounded parts add up to the rounded total.
 
-    Largest remainder: the steps the parts' rounding lost (at most two) go to
-    the parts rounded furthest the other way; ties to the earlier part.
+    Largest remainder: the steps the parts' rounding lost (fewer than the
+    parts: each lost at most half a step) go to the parts rounded furthest the
+    other way, one each; ties to the earlier part.
     """
     rounded_total = _bps_round(total)
     rounded = [_bps_round(part) for part in parts]
@@ -265,3 +297,5 @@ def _check_fills(fills: Sequence[TcaFill]) -> None:
             raise ValueError(f"invalid `fills[{i}].qty`, was {fill.qty}: must be positive")
         if not fill.px > 0:
             raise ValueError(f"invalid `fills[{i}].px`, was {fill.px}: must be positive")
+        if fill.mid is not None and not fill.mid > 0:
+            raise ValueError(f"invalid `fills[{i}].mid`, was {fill.mid}: must be positive")

@@ -211,8 +211,34 @@ def _bps(help_text: str) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=MAX_DIGITS, decimal_places=2, allow_null=True, help_text=help_text)
 
 
+def _decimal_str(*, help_text: str) -> serializers.DecimalField:
+    """A decimal at whatever precision it has, or null (the TCA's figures leave as plain decimal strings)."""
+    return serializers.DecimalField(max_digits=None, decimal_places=None, allow_null=True, help_text=help_text)
+
+
+def _by_horizon(help_text: str) -> serializers.DictField:
+    return serializers.DictField(
+        child=_decimal_str(help_text=""), help_text=f'by horizon in seconds ("1", "5", "30", "60"): {help_text}'
+    )
+
+
+class TcaLiquiditySerializer(serializers.Serializer[Any]):
+    added_qty = serializers.DecimalField(max_digits=MAX_DIGITS, decimal_places=QTY_DECIMALS, help_text="filled resting (maker)")
+    removed_qty = serializers.DecimalField(max_digits=MAX_DIGITS, decimal_places=QTY_DECIMALS, help_text="filled taking (taker)")
+    other_qty = serializers.DecimalField(
+        max_digits=MAX_DIGITS, decimal_places=QTY_DECIMALS, help_text="filled without either flag: an RFQ dealer's, or unsaid"
+    )
+    added_share = _decimal_str(help_text="added_qty / filled qty, a fraction; null before a fill")
+    removed_share = _decimal_str(help_text="removed_qty / filled qty; null before a fill")
+    other_share = _decimal_str(help_text="other_qty / filled qty; null before a fill")
+
+
 class TcaSerializer(serializers.Serializer[Any]):
-    """The order's transaction cost analysis so far (``ports.execution.tca``); bps, positive is a cost."""
+    """The order's transaction cost analysis so far (``ports.execution.tca``; ``ems.tca.order_tca``).
+
+    Bps are positive when they cost us money, except markouts (positive: the mid moved our way); ``s`` is +1
+    buying, -1 selling. The shortfall's five parts add up to it exactly.
+    """
 
     decision_px = _price_field(help_text="the mark when the order was accepted (the paper portfolio's price)")
     arrival_mid = _price_field(help_text="the mid when the execution started")
@@ -222,7 +248,8 @@ class TcaSerializer(serializers.Serializer[Any]):
     filled_qty = serializers.DecimalField(max_digits=MAX_DIGITS, decimal_places=QTY_DECIMALS)
     shortfall_bps = _bps("implementation shortfall against the decision price, fees included")
     delay_bps = _bps("the mark's drift from the decision to the arrival, on what filled")
-    impact_bps = _bps("the fills against the arrival mid")
+    impact_bps = _bps("s * sum(qty * (px - mid at the fill)) / (order qty * decision px): what our trading paid")
+    timing_bps = _bps("s * sum(qty * (mid at the fill - arrival mid)) / (order qty * decision px): the market's drift")
     opportunity_bps = _bps("what the unfilled rest missed")
     fees_bps = _bps("fees (a rebate is negative)")
     participation = serializers.DecimalField(
@@ -232,6 +259,16 @@ class TcaSerializer(serializers.Serializer[Any]):
         child=serializers.DecimalField(max_digits=MAX_DIGITS, decimal_places=2),
         help_text="by horizon in seconds, quantity-weighted: positive when the mid moved our way after the fills",
     )
+    arrival_px = _decimal_str(help_text="the last trade at or before the execution's start; null if not kept")
+    arrival_slippage_bps = _bps("s * (avg px - arrival mid) / arrival mid; null before a fill")
+    interval_start = serializers.DateTimeField(allow_null=True, help_text="the execution's start")
+    interval_end = serializers.DateTimeField(allow_null=True, help_text="the last fill once done; now while it works")
+    interval_vwap = _decimal_str(help_text="the market's VWAP over the interval, ours included; null: unknown")
+    interval_volume = _decimal_str(help_text="the market's volume over the interval, ours included")
+    interval_vwap_slippage_bps = _bps("s * (avg px - interval VWAP) / interval VWAP; null before a fill or without it")
+    liquidity = TcaLiquiditySerializer()
+    effective_spread_bps = _bps("quantity-weighted over the fills with a mid: 2 * s * (px - mid) / mid")
+    realized_spread_bps = _by_horizon("quantity-weighted 2 * s * (px - mid h later) / mid h later; null: none measured")
 
 
 class OrderDetailSerializer(OrderSerializer):

@@ -42,6 +42,7 @@ PURE_MODULES = [
     "ems.core.selection",
     "ems.core.almgren_chriss",
     "ems.core.tca",
+    "ems.core.bestex",
     "ems.core.sim",
     "ems.core.rfq",
     "ems.core.rfq_codec",

@@ -28,8 +28,8 @@ from trading.enums import Liquidity, Side
 D = Decimal
 
 
-def fill(qty: str, px: str, fee: str = "0", t_ns: int = 0) -> TcaFill:
-    return TcaFill(qty=D(qty), px=D(px), fee=D(fee), t_ns=t_ns, liquidity=Liquidity.REMOVED)
+def fill(qty: str, px: str, fee: str = "0", t_ns: int = 0, mid: str | None = None) -> TcaFill:
+    return TcaFill(qty=D(qty), px=D(px), fee=D(fee), t_ns=t_ns, liquidity=Liquidity.REMOVED, mid=None if mid is None else D(mid))
 
 
 # --- shortfall ------------------------------------------------------------------------------------
@@ -53,6 +53,7 @@ def test_shortfall_of_a_partly_filled_buy() -> None:
         total_bps=D("34.06"),
         delay_bps=D("6.00"),
         impact_bps=D("8.00"),
+        timing_bps=D("0.00"),
         opportunity_bps=D("20.00"),
         fees_bps=D("0.06"),
         filled_qty=D("600"),
@@ -125,6 +126,7 @@ def test_shortfall_with_no_fills_is_all_opportunity() -> None:
         total_bps=D("100.00"),
         delay_bps=D("0.00"),
         impact_bps=D("0.00"),
+        timing_bps=D("0.00"),
         opportunity_bps=D("100.00"),
         fees_bps=D("0.00"),
         filled_qty=D("0"),
@@ -148,6 +150,65 @@ def test_shortfall_without_fees_leaves_them_out_of_the_total() -> None:
     )
     # then
     assert (result.total_bps, result.fees_bps) == (D("34.00"), D("0.00"))
+
+
+def test_shortfall_splits_impact_from_timing_with_the_mid_at_each_fill() -> None:
+    # given the partly filled buy above, the mid at 100.15 when the first fill came and 100.05 at the second
+    fills = [fill("400", "100.20", "0.40", 1, mid="100.15"), fill("200", "100.30", "0.20", 2, mid="100.05")]
+    # when
+    result = shortfall(
+        side=Side.BUY,
+        order_qty=D("1000"),
+        arrival_mid=D("100.10"),
+        decision_mid=D("100.00"),
+        fills=fills,
+        end_mid=D("100.50"),
+    )
+    # then on $100,000: impact 400 x 0.05 + 200 x 0.25 = $70, timing 400 x 0.05 - 200 x 0.05 = $10;
+    # together the $80 of impact without mids, and the total is unchanged
+    assert result == Shortfall(
+        total_bps=D("34.06"),
+        delay_bps=D("6.00"),
+        impact_bps=D("7.00"),
+        timing_bps=D("1.00"),
+        opportunity_bps=D("20.00"),
+        fees_bps=D("0.06"),
+        filled_qty=D("600"),
+        avg_px=D("100.23333333"),
+        notional=D("100000.0000"),
+    )
+
+
+def test_shortfall_of_a_sell_times_the_mid_falling_as_a_cost() -> None:
+    # given a sell arrived at 50.00 whose only fill came at 49.95 with the mid fallen to 49.97
+    fills = [fill("100", "49.95", mid="49.97")]
+    # when
+    result = shortfall(
+        side=Side.SELL,
+        order_qty=D("100"),
+        arrival_mid=D("50.00"),
+        decision_mid=D("50.00"),
+        fills=fills,
+        end_mid=D("50.00"),
+    )
+    # then on $5,000: impact 100 x 0.02 = $2 (4 bps), timing 100 x 0.03 = $3 (6 bps): both costs
+    assert (result.total_bps, result.impact_bps, result.timing_bps) == (D("10.00"), D("4.00"), D("6.00"))
+
+
+def test_a_fill_without_a_mid_keeps_its_cost_from_arrival_in_impact() -> None:
+    # given two fills of a buy arrived at 10.00: one with the mid at 10.02, one without a mid
+    fills = [fill("100", "10.03", mid="10.02"), fill("100", "10.05")]
+    # when
+    result = shortfall(
+        side=Side.BUY,
+        order_qty=D("200"),
+        arrival_mid=D("10.00"),
+        decision_mid=D("10.00"),
+        fills=fills,
+        end_mid=D("10.00"),
+    )
+    # then on $2,000: impact 100 x 0.01 + 100 x 0.05 = $6 (30 bps), timing 100 x 0.02 = $2 (10 bps)
+    assert (result.total_bps, result.impact_bps, result.timing_bps) == (D("40.00"), D("30.00"), D("10.00"))
 
 
 def test_shortfall_parts_are_apportioned_up_to_the_rounded_total() -> None:
@@ -205,6 +266,7 @@ def test_shortfall_parts_are_apportioned_down_to_the_rounded_total() -> None:
         ({"fills": [fill("-1", "10")]}, r"invalid `fills\[0\].qty`, was -1"),
         ({"fills": [fill("1", "10"), fill("0", "10")]}, r"invalid `fills\[1\].qty`, was 0"),
         ({"fills": [fill("1", "0")]}, r"invalid `fills\[0\].px`, was 0"),
+        ({"fills": [fill("1", "10", mid="0")]}, r"invalid `fills\[0\].mid`, was 0"),
         ({"fills": [fill("60", "10"), fill("41", "10")]}, "invalid `fills`, filled 101"),
     ],
 )
@@ -243,6 +305,7 @@ def orders(draw: st.DrawFn) -> dict[str, Any]:
             fee=draw(st.decimals(min_value=D("-50"), max_value=D("50"), places=4)),
             t_ns=i,
             liquidity=Liquidity.ADDED,
+            mid=draw(st.none() | PRICES),
         )
         for i, qty in enumerate(kept)
     ]
@@ -267,7 +330,8 @@ def test_shortfall_parts_add_up_to_the_total(inputs: dict[str, Any]) -> None:
     notional = Fraction(inputs["order_qty"]) * decision
     exact = [
         sign * filled * (arrival - decision),
-        sign * sum(Fraction(f.qty) * (Fraction(f.px) - arrival) for f in fills),
+        sign * sum(Fraction(f.qty) * (Fraction(f.px) - (arrival if f.mid is None else Fraction(f.mid))) for f in fills),
+        sign * sum(Fraction(f.qty) * (Fraction(f.mid) - arrival) for f in fills if f.mid is not None),
         sign * (Fraction(inputs["order_qty"]) - filled) * (end - decision),
         sum(Fraction(f.fee) for f in fills) if inputs["fees_included"] else Fraction(0),
     ]
@@ -275,7 +339,7 @@ def test_shortfall_parts_add_up_to_the_total(inputs: dict[str, Any]) -> None:
     # when
     result = shortfall(**inputs)
     # then the rounded parts add up exactly; each part and the total stay within their rounding
-    parts = [result.delay_bps, result.impact_bps, result.opportunity_bps, result.fees_bps]
+    parts = [result.delay_bps, result.impact_bps, result.timing_bps, result.opportunity_bps, result.fees_bps]
     assert sum(parts) == result.total_bps
     assert abs(Fraction(result.total_bps) - sum(exact_bps)) <= Fraction(1, 200)
     for part, exact_part in zip(parts, exact_bps, strict=True):

@@ -139,6 +139,9 @@ MATRIX = [
     Endpoint("orders-check-other-pm", "POST", _fixed("/api/orders/check/"), {**ORDER, "portfolio": "VALUE"},
              statuses(401, 403, 400, 200, 403, 200), says={PM: "does not exist"}, writes=False),
     Endpoint("order-chart", "GET", lambda w: f"/api/orders/{w.own_order}/chart/", None, statuses(401, 404, 200, 200, 200, 200)),
+    Endpoint("order-tca", "GET", lambda w: f"/api/orders/{w.own_order}/tca/", None, statuses(401, 404, 200, 200, 200, 200)),
+    Endpoint("order-tca-other-pm", "GET", lambda w: f"/api/orders/{w.other_order}/tca/", None,
+             statuses(401, 404, 404, 200, 200, 200)),
     Endpoint("strategies", "GET", _fixed("/api/strategies/"), None, statuses(401, 403, 200, 200, 200, 200)),
     Endpoint("orders-create-other-pm", "POST", _fixed("/api/orders/"), {**ORDER, "portfolio": "VALUE"},
              statuses(401, 403, 400, 201, 403, 201), says={PM: "does not exist"}),
@@ -213,6 +216,11 @@ MATRIX = [
     Endpoint("dealers", "GET", _fixed("/api/dealers/"), None, statuses(401, 403, 200, 200, 200, 200),
              sees={NO_ROLE: NOTHING, PM: DEALERS, TRADER: DEALERS, RISK_USER: DEALERS, ADMIN: DEALERS},
              owner=lambda row, world: str(row["code"])),
+    # best-execution reports: any role reads them, a PM over their own portfolios (tests/ems/test_bestex_api.py)
+    Endpoint("report-venues", "GET", _fixed("/api/reports/venues/"), None, statuses(401, 403, 200, 200, 200, 200)),
+    Endpoint("report-dealers", "GET", _fixed("/api/reports/dealers/"), None, statuses(401, 403, 200, 200, 200, 200)),
+    Endpoint("report-best-execution", "GET", _fixed("/api/reports/best-execution/"), None,
+             statuses(401, 403, 200, 200, 200, 200)),
     # the API's own description: shapes, not data, for any login
     Endpoint("api-root", "GET", _fixed("/api/"), None, statuses(401, 200, 200, 200, 200, 200)),
     Endpoint("schema", "GET", _fixed("/api/schema/"), None, statuses(401, 200, 200, 200, 200, 200)),

@@ -4,7 +4,7 @@ import json
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -27,6 +27,7 @@ from venues.marketdata import (
     top_read,
     trades_read,
     volume_since,
+    vwap_between,
 )
 
 D = Decimal
@@ -279,3 +280,85 @@ def test_volume_since_counts_every_print_from_a_time_on_past_the_trades_kept() -
     assert since("2025-01-02T14:30:02+00:00") == D("50")
     assert since("2025-01-02T14:30:03+00:00") == D("0")
     assert volume_since(client, new_symbol(), datetime.fromisoformat(TS)) == D("0")  # no prints at all
+
+
+def _prints(symbol: str, second: int, *trades: tuple[str, str]) -> list[TradePrint]:
+    ts = f"2025-01-02T14:30:0{second}+00:00"
+    return [TradePrint(venue="XALP", symbol=symbol, px=D(px), qty=D(qty), aggressor=Side.BUY, ts=ts) for qty, px in trades]
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(f"2025-01-02T14:30:{text}+00:00")
+
+
+def test_vwap_between_weighs_every_print_of_the_publishes_in_the_interval() -> None:
+    # given three publishes: 100 @ 10.00 and 300 @ 10.04 at :00, 100 @ 10.10 at :01, 500 @ 11.00 at :02
+    symbol = new_symbol()
+    client = redis_client()
+    market_publish(client, symbol, [], _prints(symbol, 0, ("100", "10.00"), ("300", "10.04")))
+    market_publish(client, symbol, [], _prints(symbol, 1, ("100", "10.10")))
+    market_publish(client, symbol, [], _prints(symbol, 2, ("500", "11.00")))
+
+    # when / then: all of it (the first publish began the series), the middle one, the last two, from after the first
+    assert vwap_between(client, symbol, _at("00"), _at("02")) == (D("10.522"), D("1000"))  # 10,522 / 1,000
+    assert vwap_between(client, symbol, _at("01"), _at("01")) == (D("10.10"), D("100"))
+    assert vwap_between(client, symbol, _at("00.5"), _at("03")) == (D("10.85"), D("600"))  # (1,010 + 5,500) / 600
+    assert vwap_between(client, symbol, _at("00"), _at("00.9")) == (D("10.03"), D("400"))  # 4,012 / 400
+
+
+def test_vwap_between_rounds_to_the_price_columns_precision() -> None:
+    # given 1 @ 10 and 2 @ 10.01: 30.02 / 3 = 10.006666...
+    symbol = new_symbol()
+    client = redis_client()
+    market_publish(client, symbol, [], _prints(symbol, 0, ("1", "10"), ("2", "10.01")))
+
+    # when / then: half to even on 8 places
+    assert vwap_between(client, symbol, _at("00"), _at("00")) == (D("10.00666667"), D("3"))
+
+
+def test_vwap_between_is_none_without_volume_or_when_the_interval_is_backwards() -> None:
+    # given one publish at :01
+    symbol = new_symbol()
+    client = redis_client()
+    market_publish(client, symbol, [], _prints(symbol, 1, ("100", "10.00")))
+
+    # when / then: before it, after it, reversed, and an unknown symbol
+    assert vwap_between(client, symbol, _at("00"), _at("00.9")) is None
+    assert vwap_between(client, symbol, _at("01.1"), _at("05")) is None
+    assert vwap_between(client, symbol, _at("02"), _at("00")) is None
+    assert vwap_between(client, new_symbol(), _at("00"), _at("05")) is None
+
+
+def test_vwap_between_reads_none_when_a_bounding_member_has_no_notional_and_restarts_after_it() -> None:
+    # given a member written before the notional was kept (seq|cum|vol|px|mid), then two publishes
+    symbol = new_symbol()
+    client = redis_client()
+    client.zadd(f"md:volume:{symbol}", {"1|1000|200|10.00|9.99": _at("00").timestamp()})
+    market_publish(client, symbol, [], _prints(symbol, 1, ("100", "10.10")))
+    market_publish(client, symbol, [], _prints(symbol, 2, ("300", "10.50")))
+
+    # when / then: an interval starting on the old member, or right after it, has no VWAP (the notional before is unknown)
+    assert vwap_between(client, symbol, _at("00"), _at("02")) is None
+    assert vwap_between(client, symbol, _at("01"), _at("02")) is None
+    # the volume still counts on from the old member, and the new members carry six fields
+    assert volume_since(client, symbol, _at("01")) == D("400")
+    members = cast(list[str], client.zrange(f"md:volume:{symbol}", 0, -1))
+    assert [m.split("|")[1:] for m in members[1:]] == [
+        ["1100", "100", "10.10", "", "1010.00"],
+        ["1400", "300", "10.50", "", "4160.00"],
+    ]
+    # an interval bounded by the new members only: 3,150 / 300
+    assert vwap_between(client, symbol, _at("02"), _at("02")) == (D("10.50"), D("300"))
+
+
+def test_vwap_between_is_none_when_the_older_members_were_dropped() -> None:
+    # given two publishes, then the first dropped as a day-old member would be
+    symbol = new_symbol()
+    client = redis_client()
+    market_publish(client, symbol, [], _prints(symbol, 0, ("100", "10.00")))
+    market_publish(client, symbol, [], _prints(symbol, 1, ("100", "10.20")))
+    client.zremrangebyscore(f"md:volume:{symbol}", "-inf", _at("00").timestamp())
+
+    # when / then: what the dropped member added to the notional is unknown, so no VWAP; the volume still reads
+    assert vwap_between(client, symbol, _at("00"), _at("01")) is None
+    assert volume_since(client, symbol, _at("00")) == D("100")
