@@ -6,11 +6,11 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 
+from config.redis import redis_client
 from ems import algos, services
 from ems.models import ChildOrder, Execution
 from oms.models import Fill, Instrument, OrderEvent, ParentOrder, Portfolio, Position
 from oms.services import OrderTerms, parent_order_submit
-from config.redis import redis_client
 from tests.ems.market import LIT, market_set
 from trading.enums import ExecType, Liquidity, OrdType, Side, TimeInForce, Urgency
 from trading.messages import ExecutionReport

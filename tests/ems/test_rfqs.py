@@ -244,7 +244,8 @@ def test_quotes_build_the_ladder_best_first_and_a_click_trades_the_whole_order_w
     fill = Fill.objects.get(parent=order)
     assert (fill.venue, fill.qty, fill.px) == ("DLR-NB", D(50), D("4.95"))
     # with the option's theoretical value as its mid, the benchmark of the fill's effective spread
-    assert fill.mid_px is not None and D("4") < fill.mid_px < D("6"), fill.mid_px
+    assert fill.mid_px is not None
+    assert D("4") < fill.mid_px < D("6"), fill.mid_px
     position = Position.objects.get(portfolio__code="GROWTH", instrument=option())
     assert (position.qty, position.cost_basis) == (D(50), D("247.50"))
     assert Execution.objects.get(parent=order).status == Execution.DONE
