@@ -34,9 +34,6 @@ test: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	python -m ems.bench --json var/bench/bench.json $(BENCH_ARGS)
-	python -m ems.bench_load --json var/bench/lateness.json $(BENCH_LOAD_ARGS)
-	python -m ems.bench_rfq --json var/bench/rfq.json $(BENCH_RFQ_ARGS)
-	python -m oms.bench_api --json var/bench/api.json $(BENCH_API_ARGS)
 
 lint: $(BIN)/.installed
 	ruff check .

@@ -1,47 +1,47 @@
-"""``python -m ems.bench_load``: do 1,000 executions working at once on two workers keep their schedule?
+"""Executions working at once on two workers: do they keep their schedule? ``make bench``'s ``lateness`` section.
 
-``python -m ems.bench_load [--executions N] [--workers W] [--concurrency C] [--minutes M]
-[--slice-seconds S] [--lead-seconds L] [--grace-seconds G] [--json PATH]``
+``python -m ems.bench --only lateness [--executions N] [--minutes M] [--slice-seconds S]
+[--lead-seconds L] [--grace-seconds G] [--workers W] [--concurrency C]`` (the
+runner is ``ems.bench``; the live system, ``ems.bench_live``).
 
 **What it measures.** A scheduled tick is due at its slice boundary
 (``Execution.next_tick_at``) and records when it ran: ``ExecutionTick.ran_at``
 is read once the tick holds the parent's row lock, so ``lateness_ms`` (ran less
 due) is everything between the schedule and the decision: the worker's ETA
 timer, the wait for a free pool process behind other ticks and report batches,
-and the wait for the parent's row lock. N TWAP orders (default 1,000) all start
-working at the same instant and run M minutes (default 5) in S-second slices
-(default 60, the TWAP's own default), without size or time jitter: every slice boundary is a burst of N
-ticks due at once, the worst case for the workers. Over every tick with the
-``schedule`` trigger (the first, at the common start, included) it reports
-lateness p50/p95/p99/max, and per slice period, to tell a burst drained within
-the slice from a backlog that grows; ticks handled per second (every tick,
-whatever its trigger); the share of executions that finished; the
-duplicate-slice check; what the database sessions were doing (sampled each
-second from ``pg_stat_activity``: running a statement, waiting for a lock, idle
-in a transaction while the worker's Python works, idle); the CPU each process
-used and how busy the whole machine was (the figures depend on what else runs
-there); and the tasks still queued at the end. No test asserts these figures.
+and the wait for the parent's row lock. N TWAP orders (default 300; quick 40)
+all start working at the same instant and run M minutes (default 1.5; quick 0.5) in
+S-second slices (default 60, the TWAP's own default; quick 15), without size or time
+jitter: every slice boundary is a burst of N ticks due at once, the worst case
+for the workers. Over every tick with the ``schedule`` trigger (the first, at
+the common start, included) it reports lateness p50/p95/p99/max, and per slice
+period, to tell a burst drained within the slice from a backlog that grows;
+ticks handled per second (every tick, whatever its trigger); the share of
+executions that finished; the duplicate-slice check; what the database
+sessions were doing (sampled each second from ``pg_stat_activity``: running a
+statement, waiting for a lock, idle in a transaction while the worker's Python
+works, idle); the CPU each process used and how busy the whole machine was (the
+figures depend on what else runs there); and the tasks still queued at the end.
+No test asserts these figures.
 
-**How.** The whole system runs for real, as the Procfile runs it, on a
-PostgreSQL database and a Redis database of its own (``BENCH_DATABASE_URL``,
-default ``postgres://postgres@127.0.0.1:5432/oms_bench``, dropped and created
-again; ``BENCH_REDIS_URL``, default ``redis://127.0.0.1:6379/14``, emptied):
-``migrate``, ``seed_demo`` and ``analytics_refresh`` (so beat's analytics task
-finds nothing to do mid-run), then the gateway (the simulated venues in real
-time, at the settings' own publish and control periods), W Celery workers of C
-pool processes each (default 2 x 4), and beat (its sweep resumes stalled
-executions, as in production). Orders go in through the OMS service layer in
-this process (``parent_order_submit``: the checks, events and on-commit start
-the REST API runs, without the HTTP), a few submitters at once, with a common
-``start_at`` L seconds ahead (default: enough for the submits) and ``end_at`` M
-minutes after it, so how long submitting takes does not shape the load. They
-buy one to three lots a slice, round-robin over the demo's equities and its two
-portfolios, with a limit 2% through the far touch, so they fill. The run waits
-until every execution has ended or the window plus G seconds of grace (default
-60) has passed, measures, and stops every process it started, on an error or
-Ctrl-C too. Logs go to ``var/bench/load-*.log``.
+**Baseline.** On the same workers, just before the orders are submitted (the
+workers idle), ``NOOP_BURST`` no-op tasks (``ems.bench_tasks``) all due at one
+instant: their ETA lateness is what Celery's timer and dispatch cost without
+any work. ``NOOP_IN_BURST`` more are due at each slice boundary with the
+ticks, in the JSON: a task with no work waiting behind the burst.
 
-Without PostgreSQL or Redis it prints one line saying why it skipped and exits 0.
+**How.** On the live system (``ems.bench_live``: the gateway, W workers of C
+pool processes, default 2 x 4, and beat). Orders go in through the OMS service
+layer in this process (``parent_order_submit``: the checks, events and
+on-commit start the REST API runs, without the HTTP), a few submitters at
+once, with a common ``start_at`` L seconds ahead (default: enough for the
+submits) and ``end_at`` M minutes after it, so how long submitting takes does
+not shape the load. They buy one to three lots a slice, round-robin over the
+demo's equities and its two portfolios, with a limit 2% through the far touch,
+so they fill; their ``cl_ord_id`` is ``load-<n>``, and every figure is read of
+those orders only (the other sections' orders share the database). The run
+waits until every execution has ended or the window plus G seconds of grace
+(default 30) has passed, stops the workers and beat, and measures.
 
 **Duplicate slices.** ``ChildOrder.slice_no`` numbers a parent's children,
 not the algo's slices, so it cannot show a slice sent twice. What can: each
@@ -54,14 +54,10 @@ that re-plans a slice is a tick of its own and sends only what is due less what
 works, by design.)
 """
 
-import argparse
 import json
 import math
 import os
-import platform
 import re
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -71,131 +67,65 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
-from typing import Any, Final, NoReturn
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any, Final
 
-ROOT: Final = Path(__file__).resolve().parent.parent
-LOG_DIR: Final = ROOT / "var" / "bench"
-DEFAULT_JSON: Final = Path("var/bench/lateness.json")
-DEFAULT_DATABASE_URL: Final = "postgres://postgres@127.0.0.1:5432/oms_bench"
-DEFAULT_REDIS_URL: Final = "redis://127.0.0.1:6379/14"
-# Four pool processes a worker: a tick spends much of its time waiting on PostgreSQL and Redis
-# round trips and on row locks rather than on the CPU, so a worker overlaps a few per core; two
-# workers make eight database connections, well within PostgreSQL's default hundred.
-DEFAULT_CONCURRENCY: Final = 4
+from oms.bench_measure import busy_share, load_average, machine_cpu, percentile
+
+if TYPE_CHECKING:
+    from ems.bench_live import LiveSystem
+
 LIMIT_THROUGH: Final = Decimal("0.02")  # the limit, this share through the far touch: the orders fill
 SUBMITTERS: Final = 4  # threads submitting: a submit waits on the database more than it computes
 SUBMIT_TRIES: Final = 20
-LEAD_BASE_S: Final = 15.0  # the default lead: this, plus LEAD_PER_ORDER_S a submit
+LEAD_BASE_S: Final = 10.0  # the default lead: this, plus LEAD_PER_ORDER_S a submit
 LEAD_PER_ORDER_S: Final = 0.06
-READY_TIMEOUT_S: Final = 120.0
-STOP_TIMEOUT_S: Final = 20.0
 POLL_S: Final = 1.0
 PROGRESS_S: Final = 15.0
 CELERY_QUEUE: Final = "celery"  # the default queue: every task goes there
+CL_ORD_PREFIX: Final = "load-"
+NOOP_BURST: Final = 100  # no-op tasks due at one instant on the idle workers: the baseline
+NOOP_IN_BURST: Final = 20  # and this many due with the ticks at each slice boundary
+NOOP_LEAD_S: Final = 3.0
 _TICK_TRIGGER: Final = re.compile(r"^tick (\d+) \(")
-_NOT_DROPPED: Final = frozenset({"postgres", "template0", "template1"})
 
 
-class SetupFailed(Exception):
-    """A step before the measurement failed; the message says which and where its log is."""
-
-
-# --- the command line ---------------------------------------------------------------------------
+EXECUTIONS: Final = 300
+MINUTES: Final = 1.5
 
 
 @dataclass(frozen=True, slots=True)
 class LoadConfig:
-    executions: int
-    workers: int
-    concurrency: int
-    minutes: float
-    slice_seconds: int
-    lead_seconds: float
-    grace_seconds: int
-    json_path: Path
-    database_url: str
-    redis_url: str
+    executions: int = EXECUTIONS
+    minutes: float = MINUTES
+    slice_seconds: int = 60
+    lead_seconds: float | None = None  # None: LEAD_BASE_S + LEAD_PER_ORDER_S an order
+    grace_seconds: int = 30
+    workers: int = 2
+    concurrency: int = 4
+
+    def __post_init__(self) -> None:
+        if self.executions < 1:
+            raise ValueError(f"invalid `executions`, was {self.executions}: at least 1")
+        if not 1 <= self.slice_seconds <= 3600:
+            raise ValueError(f"invalid `slice_seconds`, was {self.slice_seconds}: from 1 to 3600")
+        if self.minutes * 60 < self.slice_seconds:
+            raise ValueError(
+                f"invalid `minutes`: the window ({self.minutes:g} min) is shorter than one slice ({self.slice_seconds} s)"
+            )
+        if self.grace_seconds < 0:
+            raise ValueError(f"invalid `grace_seconds`, was {self.grace_seconds}: must not be negative")
 
     @property
     def slices(self) -> int:
         """Slices in the window (the last may be short): each order buys whole lots in every one."""
         return math.ceil(self.minutes * 60 / self.slice_seconds)
 
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, was {text}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, was {text}")
-    return value
-
-
-def parse_args(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> LoadConfig:
-    """Read the command line (and the ``BENCH_*`` URLs from ``environ``); exit 2 naming the argument and the reason."""
-    environ = os.environ if environ is None else environ
-    parser = argparse.ArgumentParser(prog="python -m ems.bench_load", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--executions", type=_positive_int, default=1000, help="parent orders working at once (default 1000)")
-    parser.add_argument("--workers", type=_positive_int, default=2, help="Celery worker processes (default 2)")
-    parser.add_argument(
-        "--concurrency",
-        type=_positive_int,
-        default=DEFAULT_CONCURRENCY,
-        help=f"pool processes a worker (default {DEFAULT_CONCURRENCY})",
-    )
-    parser.add_argument("--minutes", type=_positive_float, default=5.0, help="each TWAP's window (default 5)")
-    parser.add_argument("--slice-seconds", type=_positive_int, default=60, help="the TWAP's slice (default 60)")
-    parser.add_argument(
-        "--lead-seconds",
-        type=_positive_float,
-        default=None,
-        help=f"the common start, this far after submitting begins (default {LEAD_BASE_S:g} s + {LEAD_PER_ORDER_S:g} s an order)",
-    )
-    parser.add_argument("--grace-seconds", type=int, default=60, help="how long to wait past the window (default 60)")
-    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"where to write the results (default {DEFAULT_JSON})")
-    args = parser.parse_args(argv)
-    if args.slice_seconds > 3600:
-        parser.error(f"argument --slice-seconds: at most 3600, was {args.slice_seconds}")
-    if args.minutes * 60 < args.slice_seconds:
-        parser.error(f"argument --minutes: the window ({args.minutes:g} min) is shorter than one slice ({args.slice_seconds} s)")
-    if args.grace_seconds < 0:
-        parser.error(f"argument --grace-seconds: must not be negative, was {args.grace_seconds}")
-    database_url = environ.get("BENCH_DATABASE_URL") or DEFAULT_DATABASE_URL
-    if urlsplit(database_url).scheme not in ("postgres", "postgresql", "pgsql"):
-        parser.error(f"BENCH_DATABASE_URL must be PostgreSQL (SQLite cannot take two writing workers), was {database_url}")
-    lead = args.lead_seconds if args.lead_seconds is not None else LEAD_BASE_S + LEAD_PER_ORDER_S * args.executions
-    return LoadConfig(
-        executions=args.executions,
-        workers=args.workers,
-        concurrency=args.concurrency,
-        minutes=args.minutes,
-        slice_seconds=args.slice_seconds,
-        lead_seconds=lead,
-        grace_seconds=args.grace_seconds,
-        json_path=args.json,
-        database_url=database_url,
-        redis_url=environ.get("BENCH_REDIS_URL") or DEFAULT_REDIS_URL,
-    )
+    @property
+    def lead(self) -> float:
+        return self.lead_seconds if self.lead_seconds is not None else LEAD_BASE_S + LEAD_PER_ORDER_S * self.executions
 
 
 # --- pure figures -------------------------------------------------------------------------------
-
-
-def percentile(values: Sequence[int], pct: float) -> int:
-    """Return the ``pct`` percentile (0 < pct <= 100) by nearest rank: a value that was observed, never interpolated."""
-    if not values:
-        raise ValueError("no values")
-    if not 0 < pct <= 100:
-        raise ValueError(f"invalid `pct`, was {pct}")
-    ordered = sorted(values)
-    return ordered[max(1, math.ceil(pct / 100 * len(ordered))) - 1]
 
 
 def lateness_summary(values: Sequence[int]) -> dict[str, Any]:
@@ -332,202 +262,7 @@ def _cpu_cell(cpu: Mapping[str, Any], *, cores: int | None) -> str:
     return f"{', '.join(parts)} in {cpu['over_s']:.0f} s{busy}"
 
 
-# --- the environment: PostgreSQL, Redis, processes -----------------------------------------------
-
-
-def _where(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.hostname or 'localhost'}:{parts.port or ''}{parts.path}"
-
-
-def _admin_conninfo(database_url: str) -> tuple[str, str]:
-    """The conninfo of the server's ``postgres`` database, and the benchmark database's name."""
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-    params = conninfo_to_dict(database_url)
-    return make_conninfo("", **{**params, "dbname": "postgres"}), str(params.get("dbname") or "")
-
-
-def unreachable(config: LoadConfig) -> str | None:
-    """Why the benchmark cannot run here (PostgreSQL or Redis not answering), or None."""
-    import psycopg
-    import redis
-
-    admin, _ = _admin_conninfo(config.database_url)
-    try:
-        psycopg.connect(admin, connect_timeout=3).close()
-    except psycopg.Error as exc:
-        return f"PostgreSQL at {_where(config.database_url)} is not reachable ({str(exc).strip().splitlines()[0]})"
-    try:
-        redis.Redis.from_url(config.redis_url, socket_connect_timeout=3, socket_timeout=3).ping()
-    except redis.RedisError as exc:
-        return f"Redis at {_where(config.redis_url)} is not reachable ({exc})"
-    return None
-
-
-def database_recreate(database_url: str) -> None:
-    """Drop the benchmark database (closing its sessions) and create it empty."""
-    import psycopg
-    from psycopg import sql
-
-    admin, name = _admin_conninfo(database_url)
-    if not name or name in _NOT_DROPPED:
-        raise SetupFailed(f"BENCH_DATABASE_URL must name a database of its own to drop and create, was {name!r}")
-    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def process_env(config: LoadConfig) -> dict[str, str]:
-    """The environment of every process of the run: production settings on the benchmark's database and Redis."""
-    env = dict(os.environ)
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DATABASE_URL=config.database_url,
-        REDIS_URL=config.redis_url,
-        SECRET_KEY=os.environ.get("SECRET_KEY") or "bench-only-not-secret",
-        DEBUG="false",  # DEBUG keeps every query in memory
-        PYTHONUNBUFFERED="1",
-    )
-    return env
-
-
-def manage(args: list[str], *, env: Mapping[str, str], log: Path) -> None:
-    """Run ``manage.py <args>`` to the end, its output appended to ``log``; raise ``SetupFailed`` if it fails."""
-    with log.open("ab") as out:
-        out.write(f"\n$ manage.py {' '.join(args)}\n".encode())
-        out.flush()
-        command = [sys.executable, "manage.py", *args]
-        done = subprocess.run(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, check=False)  # noqa: S603
-    if done.returncode != 0:
-        raise SetupFailed(f"manage.py {args[0]} failed (exit {done.returncode}); see {log}")
-
-
-def analytics_refresh(*, env: Mapping[str, str], log: Path) -> None:
-    """Store every instrument's analytics as beat's task would (one simulated day), in two halves at once.
-
-    Done before the run, so beat's ``venues.analytics_refresh`` finds nothing
-    missing and spends no worker time on it mid-measurement.
-    """
-    from oms.models import Instrument
-
-    symbols = sorted(Instrument.objects.filter(active=True).values_list("symbol", flat=True))
-    with log.open("ab") as out:
-        out.write(b"\n$ manage.py analytics_refresh --days 1 (two halves at once)\n")
-        out.flush()
-        procs = [
-            subprocess.Popen(  # noqa: S603 - our own interpreter and manage.py
-                [sys.executable, "manage.py", "analytics_refresh", "--days", "1", "--symbols", ",".join(half)],
-                cwd=ROOT,
-                env=dict(env),
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-            for half in (symbols[0::2], symbols[1::2])
-            if half
-        ]
-        codes = [proc.wait() for proc in procs]
-    if any(codes):
-        raise SetupFailed(f"manage.py analytics_refresh failed (exits {codes}); see {log}")
-
-
-def process_cpu_seconds(pid: int) -> float | None:
-    """CPU time of ``pid``, of the children it has reaped and of those still running (a worker's pool); None off Linux."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        children = [int(child) for task in Path(f"/proc/{pid}/task").iterdir() for child in (task / "children").read_text().split()]
-    except (OSError, IndexError, ValueError):
-        return None
-    own = sum(int(ticks) for ticks in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime, stime, cutime, cstime
-    return own + sum(process_cpu_seconds(child) or 0.0 for child in children)
-
-
-def machine_cpu() -> tuple[int, int] | None:
-    """The machine's busy and total CPU time so far, in clock ticks (every process, not only ours); None off Linux."""
-    try:
-        ticks = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    except (OSError, IndexError, ValueError):
-        return None
-    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle, iowait
-    return sum(ticks) - idle, sum(ticks)
-
-
-def busy_share(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
-    """The share of the machine's CPU that was busy between two ``machine_cpu`` readings."""
-    if before is None or after is None or after[1] <= before[1]:
-        return None
-    return round((after[0] - before[0]) / (after[1] - before[1]), 3)
-
-
-class Fleet:
-    """The processes this run started, stopped together.
-
-    Each runs in its own session: Ctrl-C reaches only the benchmark, which
-    stops them in order, and one that does not stop is killed with its pool
-    (its process group), by its id.
-    """
-
-    def __init__(self, *, env: Mapping[str, str], log_dir: Path) -> None:
-        self._env = dict(env)
-        self._log_dir = log_dir
-        self._procs: dict[str, subprocess.Popen[bytes]] = {}
-        self._logs: list[Any] = []
-
-    def start(self, name: str, args: list[str]) -> None:
-        log = (self._log_dir / f"load-{name}.log").open("wb")
-        self._logs.append(log)
-        self._procs[name] = subprocess.Popen(  # noqa: S603 - our own interpreter and modules
-            [sys.executable, *args], cwd=ROOT, env=self._env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-    def cpu_seconds(self) -> dict[str, float]:
-        """CPU time (user + system) each process and its pool have used so far (Linux's /proc; empty elsewhere)."""
-        used = {name: process_cpu_seconds(proc.pid) for name, proc in self._procs.items()}
-        return {name: round(seconds, 1) for name, seconds in used.items() if seconds is not None}
-
-    def exited(self) -> dict[str, int]:
-        """The processes that have ended, with their exit codes: none should before ``stop``."""
-        return {name: code for name, proc in self._procs.items() if (code := proc.poll()) is not None}
-
-    def stop(self) -> None:
-        for proc in self._procs.values():
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in self._procs.values():
-            try:
-                proc.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        for log in self._logs:
-            log.close()
-
-
-def fleet_start(fleet: Fleet, config: LoadConfig) -> None:
-    """The gateway, the workers and beat, as the Procfile runs them.
-
-    Workers are named ``bench<i>@host`` so two on one host do not clash. The
-    app is given as ``--app=config``: a ``pkill -f "celery -A config worker"``
-    aimed at a test run's leftover workers does not take the benchmark's down.
-    """
-    fleet.start("gateway", ["manage.py", "rungateway"])
-    worker = ["-m", "celery", "--app=config", "worker", "--loglevel=INFO", f"--concurrency={config.concurrency}"]
-    for i in range(1, config.workers + 1):
-        fleet.start(f"worker-{i}", [*worker, "-n", f"bench{i}@%h"])
-    schedule = LOG_DIR / "celerybeat-schedule"
-    for stale in LOG_DIR.glob("celerybeat-schedule*"):
-        stale.unlink()
-    fleet.start("beat", ["-m", "celery", "--app=config", "beat", "--loglevel=INFO", f"--schedule={schedule}"])
-
-
 # --- the run (Django set up in this process) ------------------------------------------------------
-
-
-def _django_setup(config: LoadConfig) -> None:
-    os.environ.update(process_env(config))
-    import django
-
-    django.setup()
 
 
 def symbols_traded() -> list[str]:
@@ -535,28 +270,6 @@ def symbols_traded() -> list[str]:
     from trading.enums import AssetClass
 
     return sorted(Instrument.objects.filter(active=True, asset_class=AssetClass.EQUITY).values_list("symbol", flat=True))
-
-
-def wait_ready(config: LoadConfig, fleet: Fleet, symbols: Sequence[str]) -> None:
-    """Wait until every worker answers a ping and the gateway has published every symbol's NBBO."""
-    from config.celery import app
-    from config.redis import redis_client
-    from venues.marketdata import nbbo_read
-
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while True:
-        if exited := fleet.exited():
-            raise SetupFailed(f"processes ended during start-up: {exited}; see {LOG_DIR}/load-*.log")
-        workers = [name for reply in app.control.ping(timeout=1.0) or [] for name in reply if name.startswith("bench")]
-        quoted = [symbol for symbol in symbols if nbbo_read(redis_client(), symbol) is not None]
-        if len(workers) >= config.workers and len(quoted) == len(symbols):
-            return
-        if time.monotonic() > deadline:
-            raise SetupFailed(
-                f"not ready after {READY_TIMEOUT_S:.0f} s: {len(workers)} of {config.workers} workers answer, "
-                f"{len(quoted)} of {len(symbols)} symbols quoted; see {LOG_DIR}/load-*.log"
-            )
-        time.sleep(0.5)
 
 
 def _limit(symbol: str, *, ref_px: Decimal, tick: Decimal) -> Decimal:
@@ -617,7 +330,9 @@ def submit(config: LoadConfig, *, start_at: datetime) -> int:
                     try:
                         # The plan repeats its terms every few orders, on purpose: the demo's duplicate window (VALUE's 5 s)
                         # would refuse them, as it would a PM's unless sent with allow_duplicate.
-                        parent_order_submit(user=portfolio.owner, terms=terms, cl_ord_id=f"bench-{n}", allow_duplicate=True)
+                        parent_order_submit(
+                            user=portfolio.owner, terms=terms, cl_ord_id=f"{CL_ORD_PREFIX}{n}", allow_duplicate=True
+                        )
                         break
                     except OperationalError:
                         if attempt == SUBMIT_TRIES:
@@ -648,7 +363,9 @@ def sessions_sample() -> list[tuple[str, str]]:
         return [(str(state), str(wait)) for state, wait in cursor.fetchall()]
 
 
-def wait_done(config: LoadConfig, fleet: Fleet, *, start_at: datetime, deadline: datetime) -> tuple[str, Counter[tuple[str, str]]]:
+def wait_done(
+    config: LoadConfig, live: "LiveSystem", *, start_at: datetime, deadline: datetime
+) -> tuple[str, Counter[tuple[str, str]]]:
     """Poll until every execution has ended, the deadline passes or a process dies; say which, with the sessions sampled.
 
     Sessions are sampled from the common start on: before it nothing ticks.
@@ -663,16 +380,17 @@ def wait_done(config: LoadConfig, fleet: Fleet, *, start_at: datetime, deadline:
         now = timezone.now()
         if now >= start_at:
             sessions.update(sessions_sample())
-        total = Execution.objects.count()
-        running = Execution.objects.filter(status=Execution.RUNNING).count()
+        ours = Execution.objects.filter(parent__cl_ord_id__startswith=CL_ORD_PREFIX)
+        total = ours.count()
+        running = ours.filter(status=Execution.RUNNING).count()
         if total >= config.executions and running == 0:
             return "every execution ended", sessions
-        if exited := fleet.exited():
+        if exited := live.fleet.exited():
             return f"stopped early: {', '.join(f'{name} exited {code}' for name, code in exited.items())}", sessions
         if now > deadline:
             return f"window and {config.grace_seconds} s grace passed, {running + config.executions - total} not ended", sessions
         if time.monotonic() >= next_progress:
-            ticks = ExecutionTick.objects.count()
+            ticks = ExecutionTick.objects.filter(execution__parent__cl_ord_id__startswith=CL_ORD_PREFIX).count()
             at = (now - start_at).total_seconds()
             sys.stdout.write(f"  {at:+5.0f} s from the start: {total:,} started, {running:,} running, {ticks:,} ticks\n")
             sys.stdout.flush()
@@ -688,17 +406,18 @@ def measure(config: LoadConfig, *, start_at: datetime) -> dict[str, Any]:
     from oms.models import Fill, ParentOrder
     from trading.states import OrdStatus
 
-    scheduled = list(ExecutionTick.objects.filter(trigger="schedule").values_list("due_at", "lateness_ms"))
-    span = ExecutionTick.objects.aggregate(first=Min("ran_at"), last=Max("ran_at"))
-    total_ticks = ExecutionTick.objects.count()
+    ticks = ExecutionTick.objects.filter(execution__parent__cl_ord_id__startswith=CL_ORD_PREFIX)
+    parents = ParentOrder.objects.filter(cl_ord_id__startswith=CL_ORD_PREFIX)
+    children = ChildOrder.objects.filter(parent__cl_ord_id__startswith=CL_ORD_PREFIX)
+    scheduled = list(ticks.filter(trigger="schedule").values_list("due_at", "lateness_ms"))
+    span = ticks.aggregate(first=Min("ran_at"), last=Max("ran_at"))
+    total_ticks = ticks.count()
     seconds = (span["last"] - span["first"]).total_seconds() if span["first"] and span["last"] else 0.0
-    triggers = Counter(
-        t if t in ("schedule", "start", "amend") else "event" for t in ExecutionTick.objects.values_list("trigger", flat=True)
-    )
-    statuses = Counter(Execution.objects.values_list("status", flat=True))
+    triggers = Counter(t if t in ("schedule", "start", "amend") else "event" for t in ticks.values_list("trigger", flat=True))
+    statuses = Counter(Execution.objects.filter(parent__in=parents).values_list("status", flat=True))
     executions = sum(statuses.values())
-    sent = {(p, n): qty for p, n, qty in ExecutionTick.objects.values_list("execution__parent_id", "tick_no", "sent_qty")}
-    twice, untagged = slices_sent_twice(sent, ChildOrder.objects.values_list("parent_id", "decision__trigger", "qty"))
+    sent = {(p, n): qty for p, n, qty in ticks.values_list("execution__parent_id", "tick_no", "sent_qty")}
+    twice, untagged = slices_sent_twice(sent, children.values_list("parent_id", "decision__trigger", "qty"))
     return {
         "executions": {
             "total": executions,
@@ -707,15 +426,15 @@ def measure(config: LoadConfig, *, start_at: datetime) -> dict[str, Any]:
             "running": statuses[Execution.RUNNING],
             "done_share": statuses[Execution.DONE] / executions if executions else 0.0,
         },
-        "late_submits": ParentOrder.objects.filter(created_at__gt=start_at).count(),
-        "parents_filled": ParentOrder.objects.filter(status=OrdStatus.FILLED).count(),
+        "late_submits": parents.filter(created_at__gt=start_at).count(),
+        "parents_filled": parents.filter(status=OrdStatus.FILLED).count(),
         "lateness": lateness_summary([ms for _, ms in scheduled]),
         "lateness_by_slice": by_slice(
             (((due - start_at).total_seconds(), ms) for due, ms in scheduled), slice_seconds=config.slice_seconds
         ),
         "ticks": {"total": total_ticks, "by_trigger": dict(triggers), "per_s": round(total_ticks / seconds, 1) if seconds else 0.0},
-        "children": ChildOrder.objects.count(),
-        "fills": Fill.objects.count(),
+        "children": children.count(),
+        "fills": Fill.objects.filter(parent__in=parents).count(),
         "duplicates": {"count": len(twice), "slices": twice[:20], "untagged_children": untagged},
     }
 
@@ -739,66 +458,75 @@ def queue_backlog(redis_url: str) -> dict[str, int]:
     return dict(names.most_common())
 
 
-def _load() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else []
+# --- the baseline: a no-op task's ETA lateness on the same workers ----------------------------------
 
 
-def system_prepare(config: LoadConfig, *, log: Path) -> dict[str, str]:
-    """An empty database and Redis of the run's own, migrated and seeded, and Django set up here; return the env."""
-    env = process_env(config)
-    database_recreate(config.database_url)
-    import redis
+def noop_send(label: str, *, due_at: datetime, count: int) -> None:
+    """Queue ``count`` no-op tasks (``ems.bench_tasks``) due at ``due_at``; each records its lateness under ``label``."""
+    from ems.bench_tasks import noop_late
 
-    redis.Redis.from_url(config.redis_url).flushdb()
-    manage(["migrate", "--noinput"], env=env, log=log)
-    manage(["seed_demo"], env=env, log=log)
-    _django_setup(config)
-    return env
+    for _ in range(count):
+        noop_late.apply_async(args=(due_at.timestamp(), label), eta=due_at)
 
 
-def run(config: LoadConfig) -> dict[str, Any]:
-    """Set up, run and measure; every process started is stopped before this returns or raises."""
-    began = time.monotonic()
-    load_before = _load()
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
-    setup_log = LOG_DIR / "load-setup.log"
-    setup_log.write_bytes(b"")
-    env = system_prepare(config, log=setup_log)
-    analytics_refresh(env=env, log=setup_log)
+def noop_lateness(label: str) -> list[float]:
+    """The lateness (ms) of every no-op task of ``label`` that ran."""
+    from config.redis import redis_client
+    from ems.bench_tasks import NOOP_KEY
+
+    return [float(ms) for ms in redis_client().lrange(NOOP_KEY.format(label=label), 0, -1)]
+
+
+def noop_baseline(*, wait_s: float = 20.0) -> list[float]:
+    """``NOOP_BURST`` no-op tasks due at one instant ``NOOP_LEAD_S`` ahead on the idle workers; wait for them to run."""
     from django.utils import timezone
 
-    fleet = Fleet(env=env, log_dir=LOG_DIR)
-    try:
-        fleet_start(fleet, config)
-        wait_ready(config, fleet, symbols_traded())
-        ready = time.monotonic()
-        start_at = timezone.now() + timedelta(seconds=config.lead_seconds)
-        submit_retries = submit(config, start_at=start_at)
-        submitted = time.monotonic()
-        deadline = start_at + timedelta(seconds=config.minutes * 60 + config.grace_seconds)
-        machine_before, fleet_before = machine_cpu(), fleet.cpu_seconds()
-        ended, sessions = wait_done(config, fleet, start_at=start_at, deadline=deadline)
-        waited = time.monotonic()
-        machine_after, fleet_after = machine_cpu(), fleet.cpu_seconds()
-        exited = fleet.exited()
-    finally:
-        fleet.stop()
+    due = timezone.now() + timedelta(seconds=NOOP_LEAD_S)
+    noop_send("idle", due_at=due, count=NOOP_BURST)
+    deadline = time.monotonic() + NOOP_LEAD_S + wait_s
+    while len(late := noop_lateness("idle")) < NOOP_BURST and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return late
+
+
+# --- the section --------------------------------------------------------------------------------
+
+
+def run(live: "LiveSystem", config: LoadConfig) -> dict[str, Any]:
+    """Run the section on ``live`` (prepared): start what it needs, load, measure; stop the workers and beat at the end."""
+    from django.utils import timezone
+
+    began = time.monotonic()
+    load_before = load_average()
+    live.start("gateway", "workers", "beat")
+    ready = time.monotonic()
+    idle = noop_baseline()
+    start_at = timezone.now() + timedelta(seconds=config.lead)
+    for n in range(config.slices):
+        noop_send("burst", due_at=start_at + timedelta(seconds=n * config.slice_seconds), count=NOOP_IN_BURST)
+    submit_retries = submit(config, start_at=start_at)
+    submitted = time.monotonic()
+    deadline = start_at + timedelta(seconds=config.minutes * 60 + config.grace_seconds)
+    machine_before, fleet_before = machine_cpu(), live.fleet.cpu_seconds()
+    ended, sessions = wait_done(config, live, start_at=start_at, deadline=deadline)
+    waited = time.monotonic()
+    machine_after, fleet_after = machine_cpu(), live.fleet.cpu_seconds()
+    exited = live.fleet.exited()
+    in_burst = noop_lateness("burst")
+    live.stop("workers", "beat")
     figures = measure(config, start_at=start_at)
-    figures["queued_at_end"] = queue_backlog(config.redis_url)
+    figures["queued_at_end"] = queue_backlog(live.config.redis_url)
     figures["database_sessions"] = session_shares(sessions)
+    figures["noop_idle"] = lateness_summary([round(ms) for ms in idle])
+    figures["noop_in_burst"] = lateness_summary([round(ms) for ms in in_burst])
     figures["cpu"] = {
         "over_s": round(waited - submitted, 1),
         "processes_s": {name: round(used - fleet_before.get(name, 0.0), 1) for name, used in fleet_after.items()},
         "machine_busy": busy_share(machine_before, machine_after),
     }
     return {
-        "config": {**asdict(config), "json_path": str(config.json_path), "slices": config.slices},
-        "machine": {
-            "python": platform.python_version(),
-            "cores": os.cpu_count(),
-            "load_before": load_before,
-            "load_after": _load(),
-        },
+        "config": {**asdict(config), "lead_seconds": config.lead, "slices": config.slices},
+        "machine": {"cores": os.cpu_count(), "load_before": load_before, "load_after": load_average()},
         "start_at": start_at.isoformat(),
         "ended": ended,
         "exited_early": exited,
@@ -811,39 +539,3 @@ def run(config: LoadConfig) -> dict[str, Any]:
         },
         "figures": figures,
     }
-
-
-def _terminate(signum: int, frame: Any) -> NoReturn:
-    raise SystemExit(128 + signum)  # unwinds through run()'s finally: the fleet is stopped
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    config = parse_args(argv)
-    why = unreachable(config)
-    if why is not None:
-        sys.stdout.write(f"bench_load skipped: {why}\n")
-        return 0
-    signal.signal(signal.SIGTERM, _terminate)
-    sys.stdout.write(
-        f"bench_load: {config.executions:,} TWAPs over {config.minutes:g} min in {config.slice_seconds} s slices, "
-        f"{config.workers} workers x {config.concurrency}, starting {config.lead_seconds:g} s after the submits begin; "
-        f"logs in {LOG_DIR}\n"
-    )
-    sys.stdout.flush()
-    try:
-        report = run(config)
-    except SetupFailed as exc:
-        sys.stderr.write(f"bench_load failed: {exc}\n")
-        return 1
-    except KeyboardInterrupt:
-        sys.stderr.write("bench_load interrupted; every process it started was stopped\n")
-        return 130
-    sys.stdout.write(table(report) + "\n")
-    config.json_path.parent.mkdir(parents=True, exist_ok=True)
-    config.json_path.write_text(json.dumps(report, indent=2, default=str) + "\n")
-    sys.stdout.write(f"\nwrote {config.json_path}\n")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,6 +1,6 @@
-"""``python -m ems.bench_rfq``: the RFQ workflow's own overhead, on the whole system running for real.
+"""The RFQ workflow's own overhead, on the live system: ``make bench``'s ``rfq`` section.
 
-``python -m ems.bench_rfq [--requests N] [--interval-ms I] [--json PATH]``
+``python -m ems.bench --only rfq [--rfq-requests N] [--rfq-interval-ms I]``.
 
 **What it measures** (the dealers' simulated latency excluded from both):
 
@@ -9,84 +9,49 @@
   ``strategy: RFQ``) to the last of its dealers' ``QuoteRequest`` messages
   on the gateway's stream, read by a consumer group of this process (the
   dealer desk reads the same stream): the OMS's checks and commit, the
-  Celery start, the dealer selection, the book saved, the stream written;
+  Celery start, the dealer selection, the book saved, the stream written.
+  Baseline: a bare Redis stream round trip, one message added by this process
+  to a stream of its own and read by the same reader thread, one a request;
 - *quote to ladder*: from the instant a dealer's quote leaves the dealer (its
   ``transact_time_ns``: when its simulated latency ends, on this machine's
   clock) to the first blotter message that carries it, heard by a trader's
-  websocket in this process over the Redis channel layer: the gateway's
-  release, the Celery hand-off, the worker's transaction, the publish.
+  websocket consumer in this process over the Redis channel layer: the
+  gateway's release, the Celery hand-off, the worker's transaction, the
+  publish. Baseline: a bare channel-layer message sent by this process to the
+  same consumer's group, one a request.
 
-**How.** As ``ems.bench_load``: its own PostgreSQL database and Redis database
-(``BENCH_DATABASE_URL``, ``BENCH_REDIS_URL``), migrated and seeded, then the
-gateway (with the five demo dealers), two Celery workers and beat. N requests
-(default 100) for 10 ACME calls, one every I ms (default 300), each with a 5 s
-window to the four dealers that quote options. p50/p99/max in ms. No test
-asserts these figures.
+**How.** On the live system (``ems.bench_live``: the gateway with the five
+demo dealers, the workers and beat). N requests (default 40; quick 8) for 10
+ACME calls, one every I ms (default 250), each with a 5 s window to the four
+dealers that quote options. p50/p99/max in ms. No test asserts these figures.
 """
 
-import argparse
 import asyncio
 import contextlib
-import json
-import os
-import sys
 import threading
 import time
 from collections.abc import Sequence
 from decimal import Decimal
-from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from ems.bench_load import (
-    LOG_DIR,
-    Fleet,
-    LoadConfig,
-    SetupFailed,
-    fleet_start,
-    percentile,
-    system_prepare,
-    unreachable,
-    wait_ready,
-)
+from ems.bench_live import SetupFailed
+from oms.bench_measure import summary_ms
 
-DEFAULT_JSON: Final = Path("var/bench/rfq.json")
+if TYPE_CHECKING:
+    from ems.bench_live import LiveSystem
+
 DEALERS: Final = ["DLR-KF", "DLR-NB", "DLR-HM", "DLR-SL"]
 _GROUP: Final = "bench-rfq"
 
 
-def parse_args(argv: Sequence[str] | None = None) -> tuple[LoadConfig, int, int]:
-    parser = argparse.ArgumentParser(prog="python -m ems.bench_rfq", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=100)
-    parser.add_argument("--interval-ms", type=int, default=300)
-    parser.add_argument("--json", type=Path, default=DEFAULT_JSON)
-    args = parser.parse_args(argv)
-    if args.requests < 1 or args.interval_ms < 1:
-        parser.error("--requests and --interval-ms must be at least 1")
-    config = LoadConfig(
-        executions=args.requests,
-        workers=2,
-        concurrency=2,
-        minutes=1,
-        slice_seconds=60,
-        lead_seconds=0,
-        grace_seconds=0,
-        json_path=args.json,
-        database_url=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/oms_bench_rfq"),
-        redis_url=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"),
-    )
-    return config, args.requests, args.interval_ms
+REQUESTS: Final = 40
+QUICK_REQUESTS: Final = 8
+INTERVAL_MS: Final = 250
+PROBE_STREAM: Final = "bench:rfq-probe"
 
 
 def summary(values_ms: Sequence[float]) -> dict[str, Any]:
-    if not values_ms:
-        return {"n": 0}
-    micros = sorted(int(v * 1000) for v in values_ms)
-    return {
-        "n": len(micros),
-        "p50_ms": round(percentile(micros, 50) / 1000, 1),
-        "p99_ms": round(percentile(micros, 99) / 1000, 1),
-        "max_ms": round(micros[-1] / 1000, 1),
-    }
+    return summary_ms(values_ms)
 
 
 class _Listener(threading.Thread):
@@ -95,6 +60,7 @@ class _Listener(threading.Thread):
     def __init__(self) -> None:
         super().__init__(daemon=True)
         self.heard: list[tuple[int, dict[str, Any]]] = []
+        self.probes: list[float] = []  # ms from a bare channel-layer message's send to its arrival
         self.ready = threading.Event()
         self.stop = threading.Event()
 
@@ -120,7 +86,9 @@ class _Listener(threading.Thread):
                 continue
             if message.get("type") == "rfq":
                 self.heard.append((time.time_ns(), message["rfq"]))
-        with contextlib.suppress(Exception):  # closing the socket at the end is not part of the figure
+            elif message.get("type") == "bench.probe":
+                self.probes.append((time.time_ns() - int(message["sent_ns"])) / 1e6)
+        with contextlib.suppress(Exception, asyncio.CancelledError):  # closing the socket is not part of the figure
             await socket.disconnect()
 
 
@@ -134,6 +102,9 @@ class _StreamReader(threading.Thread):
         self.client = redis.Redis.from_url(redis_url, decode_responses=True)
         self.stream = stream
         self.seen: dict[str, list[int]] = {}  # quote_req_id -> when each dealer's request was read
+        self.probes: list[float] = []  # ms from a bare XADD on PROBE_STREAM to its read here
+        self.probe_from = "0-0"  # the stream is emptied first: every probe added from now on is read
+        self.client.delete(PROBE_STREAM)
         self.stop = threading.Event()
         with contextlib.suppress(redis.ResponseError):  # the group exists: a rerun on the same Redis
             self.client.xgroup_create(stream, _GROUP, id="$", mkstream=True)
@@ -142,6 +113,12 @@ class _StreamReader(threading.Thread):
         while not self.stop.is_set():
             response: Any = self.client.xreadgroup(_GROUP, "bench", {self.stream: ">"}, count=500, block=5)
             now = time.time_ns()
+            probes: Any = self.client.xread({PROBE_STREAM: self.probe_from}, count=100, block=1)
+            probed = time.time_ns()
+            for _stream, messages in probes or []:
+                for message_id, fields in messages:
+                    self.probe_from = message_id
+                    self.probes.append((probed - int(fields["sent_ns"])) / 1e6)
             for _stream, messages in response or []:
                 for _id, fields in messages:
                     if fields.get("msg_type") == "R":
@@ -152,7 +129,9 @@ def measure(requests: int, interval_ms: int, redis_url: str) -> dict[str, Any]:
     from django.conf import settings
     from django.contrib.auth.models import User
 
+    from config.layer import group_send
     from ems.models import Rfq
+    from ems.publish import DESK_GROUP
     from oms.models import Instrument, Portfolio
     from oms.services import OrderTerms, parent_order_submit
     from trading.enums import OrdType, Side, TimeInForce, Urgency
@@ -183,9 +162,13 @@ def measure(requests: int, interval_ms: int, redis_url: str) -> dict[str, Any]:
                 strategy="RFQ",
                 strategy_params={"window_seconds": 5, "dealers": DEALERS},
             ),
+            allow_duplicate=True,  # the same terms every time, on purpose
         )
         submitted[order.pk] = started
-        time.sleep(interval_ms / 1000)
+        time.sleep(interval_ms / 2000)
+        reader.client.xadd(PROBE_STREAM, {"sent_ns": str(time.time_ns())})  # the baselines, one a request
+        group_send((DESK_GROUP,), {"type": "blotter.message", "message": {"type": "bench.probe", "sent_ns": time.time_ns()}})
+        time.sleep(interval_ms / 2000)
     time.sleep(8)  # the last windows end, their last quotes land
     listener.stop.set()
     reader.stop.set()
@@ -213,6 +196,8 @@ def measure(requests: int, interval_ms: int, redis_url: str) -> dict[str, Any]:
         "requests_not_all_notified": incomplete,
         "quote_to_ladder": summary(to_ladder),
         "quotes_on_ladder": len(to_ladder),
+        "redis_stream_round_trip": summary(reader.probes),
+        "channel_layer_to_consumer": summary(listener.probes),
     }
 
 
@@ -226,50 +211,25 @@ def _quote_sent_ns() -> dict[str, int]:
 
 def table(report: dict[str, Any]) -> str:
     f = report["figures"]
-    rows = [("request to all dealers notified", f["request_to_all_dealers_notified"]), ("quote to ladder", f["quote_to_ladder"])]
-    lines = [f"{'RFQ overhead':<34}{'n':>6}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}"]
+    rows = [
+        ("request to all dealers notified", f["request_to_all_dealers_notified"]),
+        ("  baseline: Redis stream round trip", f.get("redis_stream_round_trip", {"n": 0})),
+        ("quote to ladder", f["quote_to_ladder"]),
+        ("  baseline: channel layer to consumer", f.get("channel_layer_to_consumer", {"n": 0})),
+    ]
+    lines = [f"{'RFQ overhead':<38}{'n':>6}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}"]
     for name, s in rows:
         if s["n"]:
-            lines.append(f"{name:<34}{s['n']:>6}{s['p50_ms']:>10}{s['p99_ms']:>10}{s['max_ms']:>10}")
+            lines.append(f"{name:<38}{s['n']:>6}{s['p50_ms']:>10}{s['p99_ms']:>10}{s['max_ms']:>10}")
         else:
-            lines.append(f"{name:<34}{0:>6}   (nothing measured)")
+            lines.append(f"{name:<38}{0:>6}   (nothing measured)")
     return "\n".join(lines)
 
 
-def run(config: LoadConfig, requests: int, interval_ms: int) -> dict[str, Any]:
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
-    setup_log = LOG_DIR / "rfq-setup.log"
-    setup_log.write_bytes(b"")
-    env = system_prepare(config, log=setup_log)
-    fleet = Fleet(env=env, log_dir=LOG_DIR)
-    try:
-        fleet_start(fleet, config)
-        wait_ready(config, fleet, ["ACME"])
-        figures = measure(requests, interval_ms, config.redis_url)
-    finally:
-        fleet.stop()
+def run(live: "LiveSystem", *, requests: int, interval_ms: int) -> dict[str, Any]:
+    """Run the section on ``live`` (prepared): the gateway, workers and beat started if they are not."""
+    if requests < 1 or interval_ms < 1:
+        raise ValueError(f"invalid `requests` or `interval_ms`, was {requests}, {interval_ms}: at least 1")
+    live.start("gateway", "workers", "beat")
+    figures = measure(requests, interval_ms, live.config.redis_url)
     return {"requests": requests, "interval_ms": interval_ms, "figures": figures}
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    config, requests, interval_ms = parse_args(argv)
-    why = unreachable(config)
-    if why is not None:
-        sys.stdout.write(f"bench_rfq skipped: {why}\n")
-        return 0
-    sys.stdout.write(f"bench_rfq: {requests} requests, one every {interval_ms} ms; logs in {LOG_DIR}\n")
-    sys.stdout.flush()
-    try:
-        report = run(config, requests, interval_ms)
-    except SetupFailed as exc:
-        sys.stderr.write(f"bench_rfq failed: {exc}\n")
-        return 1
-    sys.stdout.write(table(report) + "\n")
-    config.json_path.parent.mkdir(parents=True, exist_ok=True)
-    config.json_path.write_text(json.dumps(report, indent=2, default=str) + "\n")
-    sys.stdout.write(f"\nwrote {config.json_path}\n")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,77 +1,55 @@
-"""``python -m oms.bench_api``: how many orders a second ``POST /api/orders/`` accepts, every pre-trade check on.
+"""The REST API's order accept, every pre-trade check on, next to a trivial endpoint: ``make bench``'s ``api`` section.
 
-``python -m oms.bench_api [--quick] [--clients C] [--requests N] [--json PATH]``
+``python -m ems.bench --only api [--quick] [--clients C] [--requests N]`` (the
+runner and the live system it runs on are ``ems.bench`` and ``ems.bench_live``;
+this module is the OMS's part, and imports nothing of ``ems``).
 
 **What it measures.** The real web server (Daphne serving ``config.asgi``, one
 process, as the Procfile runs it) on PostgreSQL, loaded by C clients at once
-(default 8; ``--quick`` 2), each a thread with one keep-alive HTTP connection
+(default 4; ``--quick`` 2), each a thread with one keep-alive HTTP connection
 and a PM's token, half pm1 (portfolio GROWTH), half pm2 (VALUE):
 
-- *order accept*: N limit buys in all (default 2,000; ``--quick`` 100) posted
+- *order accept*: N limit buys in all (default 300; ``--quick`` 60) posted
   to ``/api/orders/``, each with its own ``cl_ord_id``: the serializer, the
   order checks, the pre-trade risk checks under the portfolio's row lock, the
   order and its events stored, and on commit the execution's start queued and
   the blotter told;
-- *trivial endpoint*: ``GET /api/portfolios/`` (token auth, the PM's one
-  portfolio), the same C clients and N requests: what any authenticated API
-  call costs on this server.
+- *trivial endpoint* (the baseline): ``GET /api/portfolios/`` (token auth, the
+  PM's one portfolio), the same C clients and N requests: what any
+  authenticated API call costs on this server.
 
 For each: answers per second over the phase's wall time (from the first
 request sent to the last answer read), latency p50/p99/max (ms) of every
 request as its client saw it, every answer counted by status; the server's
-CPU a request; the ratio of the two. No test asserts these
-figures; they depend on what else runs on the machine (its load is recorded).
+CPU a request; the ratio of the two. No test asserts these figures.
 
-**Every check on.** ``seed_demo`` then, on both portfolios' limit rows, every
+**Every check on.** On both portfolios' limit rows (``seed_demo``'s), every
 field set (order qty and notional, price collar, credit, position, daily
 notional, throttle, duplicate window), loose enough that every bench order
 passes, and the firm's throttle (50 orders a second) loosened to the bench's
 (the strictest scope wins). Orders round-robin over the portfolios and the
 demo's equities; each differs from every other of its portfolio and
-instrument in quantity or limit, so the duplicate check runs and passes. The
-reference price is the live mark if the bench's Redis has one, else the
-instrument's ``ref_px`` (no gateway runs here, so ``ref_px``; the report says).
+instrument in quantity or limit, so the duplicate check runs and passes. No
+gateway runs during this section, so the reference price is ``ref_px``.
 
 **Accept, not trading.** No Celery worker runs: accepted orders stay NEW. After
 the run, the tasks the server queued (the Celery messages whose ``origin`` is
 the server's process: the ``execution_start`` of each order, on commit) are
-counted and deleted; any other message is counted apart and left alone.
+counted and deleted; any other message is counted apart and left alone; the
+orders are then cancelled in the database (``orders_retire``) so the sections
+after this one, with workers running, do not start them.
 
 **Checked after the run.** Orders stored == 201 answers (the same
 ``cl_ord_id``s) and every stored order has a ``RISK_CHECK`` event in which
-every check ran and passed; if not, it says what did not add up and exits 1.
-It also counts one queued start an order, but only says so when not (a Redis
-database shared by mistake, emptied or read by another process, would lose
-them: nothing of the accept path).
-
-**How.** A PostgreSQL database and a Redis database of its own
-(``BENCH_DATABASE_URL``, default ``postgres://postgres@127.0.0.1:5432/oms_bench_api``,
-dropped and created again; ``BENCH_REDIS_URL``, default ``redis://127.0.0.1:6379/13``,
-emptied before the run), production settings (``DEBUG`` off, ``CONN_MAX_AGE``
-as configured). A short untimed warm-up (two GETs a client, one order a PM)
-comes first. While each phase runs, the database's sessions are sampled
-(running, waiting for a lock, idle in a transaction) and the server's threads
-counted; the server's CPU and this process's (the clients') are read. Logs go
-to ``var/bench/api-*.log``.
-
-Without PostgreSQL or Redis it prints one line saying why it skipped and exits 0.
-
-It shares the ways of ``ems.bench_load`` (its own database, the reachability
-check, the server started in a session of its own and stopped on an error or
-Ctrl-C) but not its code: the OMS imports nothing of ``ems`` (the import contract).
+every check ran and passed; if not, the section says what did not add up and
+the runner exits 1.
 """
 
-import argparse
 import http.client
 import json
 import math
 import os
-import platform
 import resource
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -79,19 +57,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
-from typing import Any, Final, NoReturn
-from urllib.parse import urlsplit
+from typing import Any, Final
 
-ROOT: Final = Path(__file__).resolve().parent.parent
-LOG_DIR: Final = ROOT / "var" / "bench"
-DEFAULT_JSON: Final = Path("var/bench/api.json")
-DEFAULT_DATABASE_URL: Final = "postgres://postgres@127.0.0.1:5432/oms_bench_api"
-DEFAULT_REDIS_URL: Final = "redis://127.0.0.1:6379/13"  # ems.bench_load has 14, ems.bench_rfq 15
-CLIENTS: Final = 8
-REQUESTS: Final = 2000
+from oms.bench_measure import busy_share, load_average, machine_cpu, percentile, process_cpu_seconds, process_threads, where
+
+CLIENTS: Final = 4
+REQUESTS: Final = 300
 QUICK_CLIENTS: Final = 2
-QUICK_REQUESTS: Final = 100
+QUICK_REQUESTS: Final = 60
 ORDERS_PATH: Final = "/api/orders/"
 TRIVIAL_PATH: Final = "/api/portfolios/"
 PMS: Final = (("pm1", "GROWTH"), ("pm2", "VALUE"))  # (user, the portfolio they own), from seed_demo
@@ -114,60 +87,14 @@ BENCH_LIMITS: Final[dict[str, Any]] = {
     "duplicate_seconds": 60,
 }
 REQUEST_TIMEOUT_S: Final = 60.0
-READY_TIMEOUT_S: Final = 60.0
-STOP_TIMEOUT_S: Final = 20.0
 SAMPLE_S: Final = 0.05
 CELERY_QUEUE: Final = "celery"
 START_TASK: Final = "ems.execution_start"  # the task the OMS queues on commit (oms.ports.execution.start)
 BODY_KEPT: Final = 300  # characters of an unexpected answer's body kept in the report
-_NOT_DROPPED: Final = frozenset({"postgres", "template0", "template1"})
 
 
 class SetupFailed(Exception):
-    """A step before the measurement failed; the message says which and where its log is."""
-
-
-# --- the command line ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ApiBenchConfig:
-    clients: int
-    requests: int  # order posts in all, and as many GETs of the trivial endpoint
-    quick: bool
-    json_path: Path
-    database_url: str
-    redis_url: str
-
-
-def parse_args(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> ApiBenchConfig:
-    """Read the command line (and the ``BENCH_*`` URLs from ``environ``); exit 2 naming the argument and the reason."""
-    environ = os.environ if environ is None else environ
-    parser = argparse.ArgumentParser(prog="python -m oms.bench_api", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help=f"{QUICK_CLIENTS} clients, {QUICK_REQUESTS} requests: a smoke run")
-    parser.add_argument("--clients", type=int, default=None, help=f"clients at once (default {CLIENTS}; quick {QUICK_CLIENTS})")
-    parser.add_argument(
-        "--requests", type=int, default=None, help=f"orders, and as many GETs (default {REQUESTS:,}; quick {QUICK_REQUESTS})"
-    )
-    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"where to write the results (default {DEFAULT_JSON})")
-    args = parser.parse_args(argv)
-    clients = args.clients if args.clients is not None else QUICK_CLIENTS if args.quick else CLIENTS
-    requests = args.requests if args.requests is not None else QUICK_REQUESTS if args.quick else REQUESTS
-    if clients < len(PMS):
-        parser.error(f"argument --clients: at least {len(PMS)} (one a PM), was {clients}")
-    if requests < clients:
-        parser.error(f"argument --requests: at least one a client ({clients}), was {requests}")
-    database_url = environ.get("BENCH_DATABASE_URL") or DEFAULT_DATABASE_URL
-    if urlsplit(database_url).scheme not in ("postgres", "postgresql", "pgsql"):
-        parser.error(f"BENCH_DATABASE_URL must be PostgreSQL (the row locks under test), was {database_url}")
-    return ApiBenchConfig(
-        clients=clients,
-        requests=requests,
-        quick=args.quick,
-        json_path=args.json,
-        database_url=database_url,
-        redis_url=environ.get("BENCH_REDIS_URL") or DEFAULT_REDIS_URL,
-    )
+    """A step before the measurement failed; the message says which."""
 
 
 # --- pure: the orders, the figures, the table ---------------------------------------------------
@@ -235,16 +162,6 @@ def shares(items: Sequence[Any], *, owners: Sequence[str], clients: int, owner_o
         out[serving[owner][turn[owner] % len(serving[owner])]].append(item)
         turn[owner] += 1
     return out
-
-
-def percentile(values: Sequence[int], pct: float) -> int:
-    """Return the ``pct`` percentile (0 < pct <= 100) by nearest rank: a value that was observed, never interpolated."""
-    if not values:
-        raise ValueError("no values")
-    if not 0 < pct <= 100:
-        raise ValueError(f"invalid `pct`, was {pct}")
-    ordered = sorted(values)
-    return ordered[max(1, math.ceil(pct / 100 * len(ordered))) - 1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -387,12 +304,7 @@ def table(report: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-# --- the environment: PostgreSQL, Redis, the server ----------------------------------------------
-
-
-def _where(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.hostname or 'localhost'}:{parts.port or ''}{parts.path}"
+# --- the database ---------------------------------------------------------------------------------
 
 
 def _conninfo(database_url: str, *, dbname: str | None = None) -> tuple[str, str]:
@@ -402,62 +314,6 @@ def _conninfo(database_url: str, *, dbname: str | None = None) -> tuple[str, str
     params = conninfo_to_dict(database_url)
     name = str(params.get("dbname") or "")
     return make_conninfo("", **{**params, "dbname": dbname or name}), name
-
-
-def unreachable(config: ApiBenchConfig) -> str | None:
-    """Why the benchmark cannot run here (PostgreSQL or Redis not answering), or None."""
-    import psycopg
-    import redis
-
-    admin, _ = _conninfo(config.database_url, dbname="postgres")
-    try:
-        psycopg.connect(admin, connect_timeout=3).close()
-    except psycopg.Error as exc:
-        return f"PostgreSQL at {_where(config.database_url)} is not reachable ({str(exc).strip().splitlines()[0]})"
-    try:
-        redis.Redis.from_url(config.redis_url, socket_connect_timeout=3, socket_timeout=3).ping()
-    except redis.RedisError as exc:
-        return f"Redis at {_where(config.redis_url)} is not reachable ({exc})"
-    return None
-
-
-def database_recreate(database_url: str) -> None:
-    """Drop the benchmark database (closing its sessions) and create it empty."""
-    import psycopg
-    from psycopg import sql
-
-    admin, name = _conninfo(database_url, dbname="postgres")
-    if not name or name in _NOT_DROPPED:
-        raise SetupFailed(f"BENCH_DATABASE_URL must name a database of its own to drop and create, was {name!r}")
-    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def process_env(config: ApiBenchConfig) -> dict[str, str]:
-    """The environment of the server and of this process: production settings on the benchmark's database and Redis."""
-    env = dict(os.environ)
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DATABASE_URL=config.database_url,
-        REDIS_URL=config.redis_url,
-        SECRET_KEY=os.environ.get("SECRET_KEY") or "bench-only-not-secret",
-        DEBUG="false",  # DEBUG keeps every query in memory
-        DB_POOL_MAX_SIZE=os.environ.get("DB_POOL_MAX_SIZE") or "20",  # as the Procfile's web process runs
-        PYTHONUNBUFFERED="1",
-    )
-    return env
-
-
-def manage(args: list[str], *, env: Mapping[str, str], log: Path) -> None:
-    """Run ``manage.py <args>`` to the end, its output appended to ``log``; raise ``SetupFailed`` if it fails."""
-    with log.open("ab") as out:
-        out.write(f"\n$ manage.py {' '.join(args)}\n".encode())
-        out.flush()
-        command = [sys.executable, "manage.py", *args]
-        done = subprocess.run(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, check=False)  # noqa: S603
-    if done.returncode != 0:
-        raise SetupFailed(f"manage.py {args[0]} failed (exit {done.returncode}); see {log}")
 
 
 def db_sessions_opened(database_url: str) -> int:
@@ -471,92 +327,17 @@ def db_sessions_opened(database_url: str) -> int:
     return int(row[0]) if row else 0
 
 
-def process_cpu_seconds(pid: int) -> float | None:
-    """CPU time (user + system) of ``pid`` so far, every thread; None off Linux."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def process_threads(pid: int) -> int | None:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return None
-    return next((int(line.split()[1]) for line in status.splitlines() if line.startswith("Threads:")), None)
-
-
 def own_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
 
 
-def machine_cpu() -> tuple[int, int] | None:
-    """The machine's busy and total CPU time so far, in clock ticks (every process, not only ours); None off Linux."""
-    try:
-        ticks = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    except (OSError, IndexError, ValueError):
-        return None
-    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle, iowait
-    return sum(ticks) - idle, sum(ticks)
+@dataclass(frozen=True, slots=True)
+class WebServer:
+    """The web server under load (started by the live harness, ``ems.bench_live``): its port on the loopback and its pid."""
 
-
-def busy_share(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
-    if before is None or after is None or after[1] <= before[1]:
-        return None
-    return round((after[0] - before[0]) / (after[1] - before[1]), 3)
-
-
-def free_port() -> int:
-    """A TCP port free on the loopback now (the server binds it a moment later)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class Server:
-    """Daphne serving ``config.asgi`` as the Procfile's ``web`` runs it, in a session of its own (Ctrl-C reaches only the
-    benchmark, which stops it; one that does not stop is killed with its process group, by its id)."""
-
-    def __init__(self, *, env: Mapping[str, str], port: int, log: Path) -> None:
-        self.port = port
-        self._log = log.open("wb")
-        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and Daphne
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
-            cwd=ROOT,
-            env=dict(env),
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def wait_ready(self, token: str) -> None:
-        """Wait until ``GET /api/portfolios/`` answers 200 with ``token``."""
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while True:
-            if (code := self.process.poll()) is not None:
-                raise SetupFailed(f"the server exited {code} while starting; see {self._log.name}")
-            try:
-                status, _body = request_once(self.port, "GET", TRIVIAL_PATH, token=token)
-                if status == 200:
-                    return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise SetupFailed(f"the server did not answer within {READY_TIMEOUT_S:.0f} s; see {self._log.name}")
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-        try:
-            self.process.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-        self._log.close()
+    port: int
+    pid: int
 
 
 # --- the load -----------------------------------------------------------------------------------
@@ -650,21 +431,21 @@ class _Sampler(threading.Thread):
                 self.threads_max = max(self.threads_max, process_threads(self.server_pid) or 0)
 
 
-def phase_run(server: Server, *, database_url: str, per_client: Sequence[Sequence[Call]], expected: str) -> dict[str, Any]:
+def phase_run(server: WebServer, *, database_url: str, per_client: Sequence[Sequence[Call]], expected: str) -> dict[str, Any]:
     """Run every client's calls at once; return the figures, the answers' order ids by status, and what the server and
     the database did meanwhile."""
     start = threading.Barrier(len(per_client) + 1, timeout=30)
-    sampler = _Sampler(database_url, server.process.pid)
+    sampler = _Sampler(database_url, server.pid)
     sampler.start()
     sampler.ready.wait(timeout=10)
-    server_cpu, own_cpu, machine = process_cpu_seconds(server.process.pid), own_cpu_seconds(), machine_cpu()
+    server_cpu, own_cpu, machine = process_cpu_seconds(server.pid), own_cpu_seconds(), machine_cpu()
     with ThreadPoolExecutor(max_workers=len(per_client), thread_name_prefix="bench-client") as pool:
         futures = [pool.submit(_client, server.port, calls, start=start, expected=expected) for calls in per_client]
         start.wait()
         began = time.perf_counter()
         answers = [answer for future in futures for answer in future.result()]
         wall_s = time.perf_counter() - began
-    server_after = process_cpu_seconds(server.process.pid)
+    server_after = process_cpu_seconds(server.pid)
     sampler.stop.set()
     sampler.join(timeout=10)
     figures = phase_figures(answers, wall_s=wall_s, expected=expected)
@@ -680,22 +461,6 @@ def phase_run(server: Server, *, database_url: str, per_client: Sequence[Sequenc
 
 
 # --- the run (Django set up in this process, on the benchmark's database) -----------------------
-
-
-def system_prepare(config: ApiBenchConfig, *, log: Path) -> dict[str, str]:
-    """An empty database and Redis of the run's own, migrated and seeded, and Django set up here; return the env."""
-    import redis
-
-    env = process_env(config)
-    database_recreate(config.database_url)
-    redis.Redis.from_url(config.redis_url).flushdb()
-    manage(["migrate", "--noinput"], env=env, log=log)
-    manage(["seed_demo"], env=env, log=log)
-    os.environ.update(env)
-    import django
-
-    django.setup()
-    return env
 
 
 def limits_apply() -> dict[str, dict[str, str | None]]:
@@ -806,30 +571,29 @@ def queue_drain(redis_url: str, *, pid: int) -> tuple[dict[str, int], int]:
     return ours, others
 
 
-def _load() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else []
+def measure(server: WebServer, *, database_url: str, redis_url: str, clients: int, requests: int) -> dict[str, Any]:
+    """Load, measure and verify on the running ``server`` (Django set up here on the same database, no worker running).
 
-
-def run(config: ApiBenchConfig) -> dict[str, Any]:
-    """Set up, load, measure and verify; the server is stopped before this returns or raises."""
+    Return the section's report; ``verified.ok`` says whether the run added up.
+    """
+    if clients < len(PMS):
+        raise ValueError(f"invalid `clients`, was {clients}: at least {len(PMS)} (one a PM)")
+    if requests < clients:
+        raise ValueError(f"invalid `requests`, was {requests}: at least one a client ({clients})")
     began = time.monotonic()
-    load_before = _load()
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
-    setup_log = LOG_DIR / "api-setup.log"
-    setup_log.write_bytes(b"")
-    env = system_prepare(config, log=setup_log)
+    load_before = load_average()
     in_force = limits_apply()
     traded = listings()
     reference = reference_source([listing.symbol for listing in traded])
     keys = tokens()
     owner = {code: pm for pm, code in PMS}
-    bodies = order_plan(config.requests, portfolios=[code for _, code in PMS], listings=traded)
+    bodies = order_plan(requests, portfolios=[code for _, code in PMS], listings=traded)
     order_calls = [
         Call("POST", ORDERS_PATH, keys[owner[body["portfolio"]]], json.dumps(body).encode(), body["cl_ord_id"]) for body in bodies
     ]
     pms = [pm for pm, _ in PMS]
     token_owner = {key: pm for pm, key in keys.items()}
-    orders_per_client = shares(order_calls, owners=pms, clients=config.clients, owner_of=lambda call: token_owner[call.token])
+    orders_per_client = shares(order_calls, owners=pms, clients=clients, owner_of=lambda call: token_owner[call.token])
     gets_per_client = [
         [Call("GET", TRIVIAL_PATH, keys[pms[c % len(pms)]])] * len(calls) for c, calls in enumerate(orders_per_client)
     ]
@@ -837,21 +601,15 @@ def run(config: ApiBenchConfig) -> dict[str, Any]:
     from django.db import connection
 
     connection.close()  # this process's session is not one the server opened
-    sessions_before = db_sessions_opened(config.database_url)
-    server = Server(env=env, port=free_port(), log=LOG_DIR / "api-server.log")
-    try:
-        server.wait_ready(keys[pms[0]])
-        warmup_201 = _warm_up(server, keys=keys, per_client=config.clients, listing=traded[0])
-        ready = time.monotonic()
-        trivial = phase_run(server, database_url=config.database_url, per_client=gets_per_client, expected="200")
-        accept = phase_run(server, database_url=config.database_url, per_client=orders_per_client, expected="201")
-        measured = time.monotonic()
-    finally:
-        server.stop()
-    time.sleep(0.5)  # the server's sessions have ended and counted themselves
+    sessions_before = db_sessions_opened(database_url)
+    warmup_201 = _warm_up(server, keys=keys, per_client=clients, listing=traded[0])
+    ready = time.monotonic()
+    trivial = phase_run(server, database_url=database_url, per_client=gets_per_client, expected="200")
+    accept = phase_run(server, database_url=database_url, per_client=orders_per_client, expected="201")
+    measured = time.monotonic()
     # Less the readings' own sessions: this one, the one before and each phase's sampler.
-    sessions_opened = db_sessions_opened(config.database_url) - sessions_before - 1 - 2
-    queued, queued_by_others = queue_drain(config.redis_url, pid=server.process.pid)
+    sessions_opened = db_sessions_opened(database_url) - sessions_before - 1 - 2
+    queued, queued_by_others = queue_drain(redis_url, pid=server.pid)
     answered = set(accept.pop("cl_ord_ids_201")) | set(warmup_201)
     trivial.pop("cl_ord_ids_201")
     verified = verify(answered_201=answered)
@@ -863,39 +621,36 @@ def run(config: ApiBenchConfig) -> dict[str, Any]:
         and not verified["stored_not_answered_201"]
         and verified["risk_checked_all_passed"] == verified["orders_stored"]
     )
-    load_after = _load()
-    requests_sent = trivial["count"] + accept["count"] + config.clients * WARMUP_GETS + len(PMS) + 1  # + the readiness GET
+    load_after = load_average()
+    requests_sent = trivial["count"] + accept["count"] + clients * WARMUP_GETS + len(PMS)
     setup = {
         "server": f"1 Daphne process serving config.asgi on 127.0.0.1:{server.port} (one event loop; Django runs each "
         f"request's view in a thread of its own: up to {max(trivial['server_threads_max'], accept['server_threads_max'])} "
         "threads seen)",
-        "database": f"PostgreSQL at {_where(config.database_url)}, dropped, migrated and seeded (seed_demo) afresh; "
+        "database": f"PostgreSQL at {where(database_url)}, migrated and seeded (seed_demo) afresh; "
         f"CONN_MAX_AGE {settings.DATABASES['default'].get('CONN_MAX_AGE')}; "
         f"{sessions_opened:,} database sessions opened by the server for {requests_sent:,} requests",
         "limits": f"GROWTH and VALUE rows: every check set ({_limits_text()}); the firm's throttle loosened to the same",
         "reference price": reference,
         "executions": f"no Celery worker runs: orders stay NEW; {verified['queued_starts']:,} queued execution starts counted "
-        f"and deleted afterwards from the bench's Redis {_where(config.redis_url)}"
+        f"and deleted afterwards from the bench's Redis {where(redis_url)}"
         + (f" ({queued_by_others:,} messages it did not send left alone: is the database shared?)" if queued_by_others else ""),
-        "load": f"{config.clients} clients (threads, one keep-alive http.client connection each), half with pm1's token "
-        f"(GROWTH), half with pm2's (VALUE): first {config.requests:,} GET {TRIVIAL_PATH} (token auth, the PM's one "
-        f"portfolio), then {config.requests:,} limit buys, each with its own cl_ord_id, over {len(traded)} equities; "
+        "load": f"{clients} clients (threads, one keep-alive http.client connection each), half with pm1's token "
+        f"(GROWTH), half with pm2's (VALUE): first {requests:,} GET {TRIVIAL_PATH} (token auth, the PM's one "
+        f"portfolio), then {requests:,} limit buys, each with its own cl_ord_id, over {len(traded)} equities; "
         f"before both, untimed, {WARMUP_GETS} GETs a client and one order a PM",
         "machine": f"{os.cpu_count()} cores shared with whatever else runs (and this process's clients): load average "
         f"{load_before[0] if load_before else '-'} before, {load_after[0] if load_after else '-'} after; "
         f"busy {_share(trivial['machine_busy'])} during the GETs, {_share(accept['machine_busy'])} during the orders",
     }
     return {
-        "python": platform.python_version(),
-        "machine": {"cores": os.cpu_count(), "load_before": load_before, "load_after": load_after},
-        "quick": config.quick,
         "config": {
-            "clients": config.clients,
-            "requests": config.requests,
-            "database": _where(config.database_url),
-            "redis": _where(config.redis_url),
+            "clients": clients,
+            "requests": requests,
+            "database": where(database_url),
+            "redis": where(redis_url),
             "server_processes": 1,
-            "server_pid": server.process.pid,
+            "server_pid": server.pid,
             "trivial_endpoint": f"GET {TRIVIAL_PATH}",
         },
         "results": {"api": {"setup": setup, "rows": {"order accept": accept, f"GET {TRIVIAL_PATH}": trivial}}},
@@ -907,11 +662,20 @@ def run(config: ApiBenchConfig) -> dict[str, Any]:
         "queued_at_end": queued,
         "queued_by_others": queued_by_others,
         "timings": {
-            "setup_s": round(ready - began, 1),
+            "warmup_s": round(ready - began, 1),
             "measure_s": round(measured - ready, 1),
             "total_s": round(time.monotonic() - began, 1),
         },
     }
+
+
+def orders_retire() -> int:
+    """Cancel the bench's orders (still NEW, never started) in the database, so the execution sweep, once workers run for
+    the next live sections, does not start them; return how many."""
+    from oms.models import ParentOrder
+    from trading.states import OrdStatus
+
+    return ParentOrder.objects.filter(status=OrdStatus.NEW).update(status=OrdStatus.CANCELED)
 
 
 def _share(value: float | None) -> str:
@@ -924,7 +688,7 @@ def _limits_text() -> str:
     )
 
 
-def _warm_up(server: Server, *, keys: Mapping[str, str], per_client: int, listing: Listing) -> list[str]:
+def _warm_up(server: WebServer, *, keys: Mapping[str, str], per_client: int, listing: Listing) -> list[str]:
     """Untimed: a few GETs, then one order a PM (their first order path: imports, Redis connections); return the orders'
     ``cl_ord_id``s answered 201."""
     pms = [pm for pm, _ in PMS]
@@ -946,41 +710,3 @@ def _warm_up(server: Server, *, keys: Mapping[str, str], per_client: int, listin
             raise SetupFailed(f"the warm-up order for {code} was answered {status}: {raw[:BODY_KEPT].decode(errors='replace')}")
         accepted.append(body["cl_ord_id"])
     return accepted
-
-
-def _terminate(signum: int, frame: Any) -> NoReturn:
-    raise SystemExit(128 + signum)  # unwinds through run()'s finally: the server is stopped
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    config = parse_args(argv)
-    why = unreachable(config)
-    if why is not None:
-        sys.stdout.write(f"bench_api skipped: {why}\n")
-        return 0
-    signal.signal(signal.SIGTERM, _terminate)
-    sys.stdout.write(
-        f"bench_api: {config.clients} clients, {config.requests:,} orders to {ORDERS_PATH} and as many GET {TRIVIAL_PATH}; "
-        f"logs in {LOG_DIR}\n"
-    )
-    sys.stdout.flush()
-    try:
-        report = run(config)
-    except SetupFailed as exc:
-        sys.stderr.write(f"bench_api failed: {exc}\n")
-        return 1
-    except KeyboardInterrupt:
-        sys.stderr.write("bench_api interrupted; the server it started was stopped\n")
-        return 130
-    sys.stdout.write(table(report) + "\n")
-    config.json_path.parent.mkdir(parents=True, exist_ok=True)
-    config.json_path.write_text(json.dumps(report, indent=2, default=str) + "\n")
-    sys.stdout.write(f"\nwrote {config.json_path}\n")
-    if not report["verified"]["ok"]:
-        sys.stderr.write(f"bench_api: the run does not add up: {report['verified']}\n")
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -140,6 +140,13 @@ def routing_scenario(rng: random.Random) -> Scenario:
     return req, venues, stats
 
 
+def all_to_primary(req: RouteRequest, venues: list[VenueBook]) -> tuple[str, Decimal, Decimal | None]:
+    """The simplest decision, the routing benchmark's baseline: everything to the primary venue, at its far touch."""
+    primary = venues[0]
+    far = primary.asks if req.side is Side.BUY else primary.bids
+    return primary.code, req.qty, far[0][0] if far else req.limit_px
+
+
 @benchmark("routing")
 def bench_routing(config: BenchConfig) -> Figures:
     """Time ``route()`` decision by decision over seeded scenarios; latency by urgency and decisions per second."""
@@ -161,11 +168,18 @@ def bench_routing(config: BenchConfig) -> Figures:
         by_urgency[req.urgency].append(clock() - start)
         actions.update(plan.actions or ("NONE",))
     everything = [ns for samples in by_urgency.values() for ns in samples]
+    simplest: list[int] = []
+    for n in range(decisions):
+        req, venues, _stats = scenarios[n % len(scenarios)]
+        start = clock()
+        all_to_primary(req, venues)
+        simplest.append(clock() - start)
     rows: dict[str, dict[str, float]] = {
         "all": {"ops_per_s": len(everything) / (sum(everything) / 1e9), **_latency_row(everything)}
     }
     for urgency, samples in by_urgency.items():
         rows[urgency.value] = _latency_row(samples)
+    rows["baseline"] = {"ops_per_s": len(simplest) / (sum(simplest) / 1e9), **_latency_row(simplest)}
     p99 = rows["all"]["p99_us"]
     order = [*(a.value for a in Action), "NONE"]
     return {
@@ -179,6 +193,7 @@ def bench_routing(config: BenchConfig) -> Figures:
             "decisions": decisions,
             "plans": ", ".join(f"{actions[a] / decisions:.0%} {a.lower()}" for a in order if actions[a]),
             "latency": "perf_counter_ns around each route() call (scoring included); ops_per_s is decisions per second",
+            "baseline": "all_to_primary: the whole quantity to the primary (first lit) venue at its best price, same scenarios",
             "goal": f"p99 < 200 us: {'met' if p99 < 200 else 'missed'} ({p99:.1f} us)",
             "seed": config.seed,
         },

@@ -1,23 +1,20 @@
-"""The load benchmark's pure helpers and its skip path (no run here: ``python -m ems.bench_load`` does that)."""
+"""The lateness section's pure helpers and its configuration (no run here: ``python -m ems.bench --only lateness`` does that)."""
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-from ems import bench_load
 from ems.bench_load import (
-    busy_share,
+    LoadConfig,
     by_slice,
     lateness_summary,
     order_plan,
-    parse_args,
-    percentile,
     session_shares,
     slices_sent_twice,
     table,
     tick_of,
 )
+from oms.bench_measure import busy_share, percentile, summary_ms
 
 
 def test_percentile_is_the_nearest_rank_of_the_unsorted_values():
@@ -145,44 +142,34 @@ def test_busy_share_is_the_busy_part_of_the_cpu_time_between_two_readings():
     assert busy_share((100, 1000), (100, 1000)) is None  # no time passed
 
 
-def test_parse_args_defaults():
-    config = parse_args([], environ={})
-    assert (config.executions, config.workers, config.concurrency) == (1000, 2, bench_load.DEFAULT_CONCURRENCY)
-    assert (config.minutes, config.slice_seconds, config.slices, config.grace_seconds) == (5.0, 60, 5, 60)
-    assert config.lead_seconds == 75.0  # 15 s + 60 ms an order
-    assert config.database_url == "postgres://postgres@127.0.0.1:5432/oms_bench"
-    assert config.redis_url == "redis://127.0.0.1:6379/14"
-    assert config.json_path == Path("var/bench/lateness.json")
-
-
-def test_parse_args_reads_the_options_and_the_bench_urls():
-    environ = {"BENCH_DATABASE_URL": "postgresql://bench@db:5433/load", "BENCH_REDIS_URL": "redis://cache:6380/3"}
-    argv = ["--executions", "50", "--workers", "3", "--concurrency", "2", "--minutes", "1", "--slice-seconds", "7"]
-    config = parse_args([*argv, "--lead-seconds", "5", "--grace-seconds", "0", "--json", "out.json"], environ=environ)
-    assert (config.executions, config.workers, config.concurrency, config.minutes) == (50, 3, 2, 1.0)
-    assert (config.slice_seconds, config.slices, config.lead_seconds, config.grace_seconds) == (7, 9, 5.0, 0)  # 60 / 7: 9 slices
-    assert (config.database_url, config.redis_url, config.json_path) == (
-        "postgresql://bench@db:5433/load",
-        "redis://cache:6380/3",
-        Path("out.json"),
-    )
+def test_load_config_defaults_and_what_follows_from_them():
+    config = LoadConfig()
+    assert (config.executions, config.workers, config.concurrency) == (300, 2, 4)
+    assert (config.minutes, config.slice_seconds, config.slices, config.grace_seconds) == (1.5, 60, 2, 30)
+    assert config.lead == 28.0  # 10 s + 60 ms an order
+    assert LoadConfig(minutes=1, slice_seconds=7, lead_seconds=5).slices == 9  # 60 / 7: the last slice is short
+    assert LoadConfig(lead_seconds=5).lead == 5
 
 
 @pytest.mark.parametrize(
-    ("argv", "environ", "reason"),
+    ("fields", "reason"),
     [
-        (["--executions", "0"], {}, "--executions: must be at least 1, was 0"),
-        (["--minutes", "0.1"], {}, "the window (0.1 min) is shorter than one slice (60 s)"),
-        (["--slice-seconds", "3601", "--minutes", "100"], {}, "at most 3600, was 3601"),
-        (["--grace-seconds", "-1"], {}, "must not be negative, was -1"),
-        ([], {"BENCH_DATABASE_URL": "sqlite:///var/bench.sqlite3"}, "must be PostgreSQL"),
+        ({"executions": 0}, "invalid `executions`, was 0"),
+        ({"minutes": 0.1}, "the window (0.1 min) is shorter than one slice (60 s)"),
+        ({"slice_seconds": 3601, "minutes": 100}, "from 1 to 3600"),
+        ({"grace_seconds": -1}, "must not be negative"),
     ],
 )
-def test_parse_args_refuses_what_cannot_run_naming_the_reason(argv, environ, reason, capsys):
-    with pytest.raises(SystemExit) as exit_:
-        parse_args(argv, environ=environ)
-    assert exit_.value.code == 2
-    assert reason in capsys.readouterr().err
+def test_load_config_refuses_what_cannot_run_naming_the_reason(fields, reason):
+    with pytest.raises(ValueError, match="invalid") as error:
+        LoadConfig(**fields)
+    assert reason in str(error.value)
+
+
+def test_summary_ms_gives_nearest_rank_percentiles_and_says_when_nothing_was_measured():
+    figures = summary_ms([float(v) for v in range(100, 0, -1)])
+    assert figures == {"n": 100, "p50_ms": 50.0, "p99_ms": 99.0, "max_ms": 100.0}
+    assert summary_ms([]) == {"n": 0}
 
 
 def _report(**lateness):
@@ -233,15 +220,3 @@ def test_table_without_scheduled_ticks_shows_dashes():
     lines = dict(line.split("  ", 1) for line in table(_report()).splitlines())
     assert lines["lateness p99 / max"].strip() == "- / -"
     assert lines["worst slice p99"].strip() == "-"
-
-
-def test_without_postgresql_the_benchmark_says_why_it_skipped_and_succeeds(monkeypatch, capsys):
-    # given nothing listening where the benchmark's PostgreSQL should be
-    monkeypatch.setenv("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:1/oms_bench")
-    # when
-    code = bench_load.main([])
-    # then one line says it was skipped and why, and the exit is a success (make bench goes on)
-    out = capsys.readouterr().out
-    assert code == 0
-    assert out.startswith("bench_load skipped: PostgreSQL at 127.0.0.1:1/oms_bench is not reachable (")
-    assert out.count("\n") == 1

@@ -1,6 +1,6 @@
-"""The RFQ overhead benchmark's arithmetic and table (the run itself is `make bench`)."""
+"""The RFQ section's arithmetic and table (the run itself is ``make bench``)."""
 
-from ems.bench_rfq import parse_args, summary, table
+from ems.bench_rfq import summary, table
 
 
 def test_summary_gives_percentiles_in_ms_and_says_when_nothing_was_measured() -> None:
@@ -11,13 +11,11 @@ def test_summary_gives_percentiles_in_ms_and_says_when_nothing_was_measured() ->
 
 
 def test_the_table_names_both_figures_and_an_empty_one() -> None:
-    report = {"figures": {"request_to_all_dealers_notified": summary([3.0, 5.0]), "quote_to_ladder": summary([])}}
-    text = table(report)
+    figures = {"request_to_all_dealers_notified": summary([3.0, 5.0]), "quote_to_ladder": summary([])}
+    figures |= {"redis_stream_round_trip": summary([0.4]), "channel_layer_to_consumer": summary([])}
+    text = table({"figures": figures})
     assert "request to all dealers notified" in text
+    assert "baseline: Redis stream round trip" in text
     assert "quote to ladder" in text
-    assert "(nothing measured)" in text
-
-
-def test_arguments_are_checked(capsys: object) -> None:
-    config, requests, interval = parse_args(["--requests", "7", "--interval-ms", "50"])
-    assert (requests, interval, config.executions) == (7, 50, 7)
+    assert "baseline: channel layer to consumer" in text
+    assert text.count("(nothing measured)") == 2

@@ -19,9 +19,7 @@ from oms.bench_api import (
     QTY_STEPS,
     Answer,
     Listing,
-    main,
     order_plan,
-    parse_args,
     phase_figures,
     queued_by,
     ratio,
@@ -174,42 +172,6 @@ def test_the_table_shows_both_endpoints_the_ratio_and_the_checks():
     assert "verified: yes: 3 orders stored, 3 answered 201 (2 in the warm-up); 3 with every one of 10 risk checks" in text
 
 
-def test_parse_args_defaults_quick_and_overrides():
-    default = parse_args([], environ={})
-    assert (default.clients, default.requests, default.quick) == (8, 2000, False)
-    assert default.database_url == "postgres://postgres@127.0.0.1:5432/oms_bench_api"
-    assert default.redis_url == "redis://127.0.0.1:6379/13"
-    quick = parse_args(["--quick", "--json", "x.json"], environ={"BENCH_REDIS_URL": "redis://cache:6380/3"})
-    assert (quick.clients, quick.requests, quick.json_path, quick.redis_url) == (2, 100, Path("x.json"), "redis://cache:6380/3")
-    assert parse_args(["--quick", "--clients", "4", "--requests", "40"], environ={}).clients == 4
-
-
-@pytest.mark.parametrize(
-    ("argv", "environ", "reason"),
-    [
-        (["--clients", "1"], {}, "argument --clients: at least 2 (one a PM), was 1"),
-        (["--clients", "4", "--requests", "3"], {}, "argument --requests: at least one a client (4), was 3"),
-        ([], {"BENCH_DATABASE_URL": "sqlite:///x.sqlite3"}, "BENCH_DATABASE_URL must be PostgreSQL"),
-    ],
-)
-def test_parse_args_refuses_what_cannot_run_naming_the_reason(argv, environ, reason, capsys):
-    with pytest.raises(SystemExit) as exit_:
-        parse_args(argv, environ=environ)
-    assert exit_.value.code == 2
-    assert reason in capsys.readouterr().err
-
-
-def test_without_postgresql_the_benchmark_says_why_it_skipped_and_succeeds(monkeypatch, capsys):
-    # given: nothing listens on port 1
-    monkeypatch.setenv("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:1/oms_bench_api")
-    # when
-    code = main(["--quick"])
-    # then
-    out = capsys.readouterr().out
-    assert out.startswith("bench_api skipped: PostgreSQL at 127.0.0.1:1/oms_bench_api is not reachable (")
-    assert code == 0
-
-
 _DB = settings.DATABASES["default"]
 _ON_POSTGRESQL = _DB["ENGINE"] == "django.db.backends.postgresql"
 
@@ -225,7 +187,20 @@ def test_the_smallest_run_adds_up_and_every_order_it_accepted_was_stored_risk_ch
     try:
         # when
         done = subprocess.run(
-            [sys.executable, "-m", "oms.bench_api", "--quick", "--json", str(report_path)],
+            [
+                sys.executable,
+                "-m",
+                "ems.bench",
+                "--quick",
+                "--only",
+                "api",
+                "--clients",
+                "2",
+                "--requests",
+                "100",
+                "--json",
+                str(report_path),
+            ],
             cwd=ROOT,
             env={**os.environ, **env},
             capture_output=True,
@@ -236,8 +211,8 @@ def test_the_smallest_run_adds_up_and_every_order_it_accepted_was_stored_risk_ch
         # then: it ran, printed its table and wrote its report
         assert done.returncode == 0, done.stdout + done.stderr
         assert "skipped" not in done.stdout
-        assert "verified: yes" in done.stdout
-        report = json.loads(report_path.read_text())
+        assert "POST /api/orders/, every risk check" in done.stdout
+        report = json.loads(report_path.read_text())["results"]["api"]
         assert report["config"]["clients"] == 2
         assert report["config"]["requests"] == 100
         rows = report["results"]["api"]["rows"]
@@ -273,7 +248,8 @@ def test_the_smallest_run_adds_up_and_every_order_it_accepted_was_stored_risk_ch
             outcomes = data["outcomes"]
             assert sorted(o["check"] for o in outcomes) == CHECKS
             assert all(o["passed"] for o in outcomes)
-        assert statuses == [("NEW", 102)]  # accepted, never worked: no Celery worker ran
+        assert statuses == [("CANCELED", 102)]  # accepted, never worked (no Celery worker ran), then retired
+        assert report["retired_orders"] == 102
         # the starts the server queued were deleted (anything else on the queue is not the bench's)
         left = redis.Redis.from_url(settings.REDIS_URL, decode_responses=True).lrange("celery", 0, -1)
         assert queued_by(left, pid=report["config"]["server_pid"])[0] == {}

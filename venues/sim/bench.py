@@ -58,6 +58,8 @@ class BenchConfig:
     quick: bool = False
     seed: int = DEFAULT_SEED
     size: int | None = None
+    seeds: int | None = None  # how many seeds a benchmark that averages over seeds runs (None: its own default)
+    full: bool = False  # a benchmark with a larger grid than make bench's runs all of it
 
 
 def benchmark(name: str) -> Callable[[Benchmark], Benchmark]:
@@ -296,10 +298,39 @@ def _latency_row(samples: list[int]) -> dict[str, float]:
     }
 
 
+def trivial_loop(ops: int) -> tuple[int, list[int]]:
+    """The baseline: ``ops`` trivial Python operations (a ``heappush`` and a dict insert, or a ``heappop`` and a dict
+    delete, alternating); return the ns of a flat-out pass and each operation's ns in a timed pass: the machine's speed."""
+    import heapq
+
+    clock = time.perf_counter_ns
+
+    def one_pass(timed: list[int] | None) -> int:
+        heap: list[int] = []
+        live: dict[int, int] = {}
+        start = clock()
+        for n in range(ops):
+            began = clock() if timed is not None else 0
+            if n % 2 == 0 or not heap:
+                heapq.heappush(heap, (n * 7919) % 10_007)
+                live[n] = n
+            else:
+                heapq.heappop(heap)
+                live.pop(n - 1, None)
+            if timed is not None:
+                timed.append(clock() - began)
+        return clock() - start
+
+    elapsed = min(one_pass(None) for _ in range(2))
+    samples: list[int] = []
+    one_pass(samples)
+    return elapsed, samples
+
+
 @benchmark("matching")
 def bench_matching(config: BenchConfig) -> Figures:
     """Time the order book on a mixed stream: throughput over the best of a few passes, then per-op latency."""
-    size = config.size or (20_000 if config.quick else 1_000_000)
+    size = config.size or (20_000 if config.quick else 300_000)
     repeats = 2 if config.quick else 3
     mix = StreamMix()
     stream = matching_stream(size, config.seed, mix)
@@ -315,6 +346,8 @@ def bench_matching(config: BenchConfig) -> Figures:
     }
     for op, name in enumerate(OP_NAMES):
         rows[name] = _latency_row(by_op[op])
+    base_ns, base_samples = trivial_loop(ops)
+    rows["baseline"] = {"ops_per_s": ops / (base_ns / 1e9), **_latency_row(base_samples)}
     adds, cancels, takes = stream.counts
     return {
         "setup": {
@@ -328,6 +361,7 @@ def bench_matching(config: BenchConfig) -> Figures:
             "seed": config.seed,
             "throughput": f"best of {repeats} passes, Order construction included",
             "latency": "one more pass, perf_counter_ns around each op (its own cost included)",
+            "baseline": "as many trivial operations (heappush + dict insert, or heappop + dict delete), timed the same way",
         },
         "rows": rows,
     }
@@ -366,7 +400,10 @@ def bench_simulator(config: BenchConfig) -> Figures:
             "trades": len(prints),
             "seed": config.seed,
         },
-        "rows": {"market": {"count": events, "ops_per_s": events / elapsed_s, "sim_s_per_wall_s": seconds / elapsed_s}},
+        "rows": {
+            "market": {"count": events, "ops_per_s": events / elapsed_s, "sim_s_per_wall_s": seconds / elapsed_s},
+            "baseline": {"count": events, "ops_per_s": events / (trivial_loop(events)[0] / 1e9)},
+        },
     }
 
 
