@@ -9,7 +9,7 @@ The gateway writes it; the router and the market view read it. Keys, per symbol:
 - ``md:volume:{symbol}``: sorted set, one member per publish with trades, scored by its last trade's
   time (epoch seconds): ``seq|cumulative volume|this publish's volume|last trade px|NBBO mid|cumulative
   notional``, kept ``VOLUME_KEPT_S`` (``volume_since`` reads the volume printed since a time in two
-  lookups, however many trades; ``vwap_between`` the market's VWAP over an interval in three;
+  lookups, however many trades; ``vwap_between`` the market's VWAP over an interval in four;
   ``price_volume_series`` reads the price and volume over a window). The mid is empty when the NBBO
   was one-sided; members written before the price was kept have only the first three fields, and
   read with neither price nor mid; members written before the notional was kept have five, and an
@@ -534,25 +534,31 @@ def volume_since(client: redis.Redis, symbol: str, since: datetime) -> Decimal:
 def vwap_between(client: redis.Redis, symbol: str, start: datetime, end: datetime) -> tuple[Decimal, Decimal] | None:
     """Return the market's (VWAP, volume) over ``symbol``'s publishes from ``start`` to ``end``, both included.
 
-    To the publish, as ``volume_since`` counts: from the first publish at or
-    after ``start`` through the last at or before ``end``, every trade of
-    those publishes (ours included). Three lookups in one transaction,
-    however many trades: the cumulative volume and notional of the last
-    publish, less those just before the first (the publish before it, or
-    zero when the first began the series). The VWAP is rounded half to even
-    to 8 places, the price columns' precision. None when nothing printed in
-    the interval, when it ends before it starts, or when the notional before
-    the first publish is unknown: a bounding member written before the
-    notional was kept, or the series' older members already dropped.
+    To the publish at both ends, as ``volume_since`` counts: from the first
+    publish at or after ``start`` through the publish that carried ``end``
+    (the first at or after it; the last before it while none has come yet),
+    every trade of those publishes, ours included. A publish holds the trades
+    since the one before, so each end may take in up to one publish period
+    more: an order that filled in a few milliseconds still has the publish
+    that carried its fills. Three lookups in one transaction, however many
+    trades: the cumulative volume and notional of the last publish, less
+    those just before the first (the publish before it, or zero when the
+    first began the series). The VWAP is rounded half to even to 8 places,
+    the price columns' precision. None when nothing printed in the interval,
+    when it ends before it starts, or when the notional before the first
+    publish is unknown: a bounding member written before the notional was
+    kept, or the series' older members already dropped.
     """
     if end < start:
         return None
     key = _volume_key(symbol)
     pipe = client.pipeline(transaction=True)
-    pipe.zrangebyscore(key, start.timestamp(), end.timestamp(), start=0, num=1)
+    pipe.zrangebyscore(key, start.timestamp(), "+inf", start=0, num=1)
+    pipe.zrangebyscore(key, end.timestamp(), "+inf", start=0, num=1)
     pipe.zrevrangebyscore(key, end.timestamp(), start.timestamp(), start=0, num=1)
     pipe.zrevrangebyscore(key, f"({start.timestamp()!r}", "-inf", start=0, num=1)
-    first, last, before = cast(tuple[list[str], list[str], list[str]], pipe.execute())
+    first, carrying, last_before, before = cast(tuple[list[str], list[str], list[str], list[str]], pipe.execute())
+    last = carrying or last_before
     if not first or not last:
         return None
     first_cumulative, first_batch = _volume_entry(first[0])

@@ -51,6 +51,8 @@ def test_an_orders_tca_page_and_the_best_execution_report_show_its_fills_with_th
     # then it shows the order, its shortfall in five parts adding up to the total, and one row per fill
     expect(page.get_by_test_id("tca-header")).to_contain_text(f"#{order.pk}")
     expect(page.locator('#tca-figures div[data-term="shortfall_bps"] dd')).to_have_text(re.compile(r"-?\d"))
+    # and the market's VWAP over the order's interval: the publish that carried its fills, though they took milliseconds
+    expect(page.locator('#tca-figures div[data-term="interval_vwap"] dd')).to_have_text(re.compile(r"^\d+\.\d+$"))
     parts = page.locator("#tca-bars tbody tr[data-term]")
     expect(parts).to_have_count(6)  # delay, impact, timing, opportunity, fees, and the total
     values = [Decimal(re.sub(r"[^\d.\-]", "", text.replace("\u2212", "-"))) for text in parts.locator("td.num").all_inner_texts()]

@@ -303,7 +303,10 @@ def test_vwap_between_weighs_every_print_of_the_publishes_in_the_interval() -> N
     assert vwap_between(client, symbol, _at("00"), _at("02")) == (D("10.522"), D("1000"))  # 10,522 / 1,000
     assert vwap_between(client, symbol, _at("01"), _at("01")) == (D("10.10"), D("100"))
     assert vwap_between(client, symbol, _at("00.5"), _at("03")) == (D("10.85"), D("600"))  # (1,010 + 5,500) / 600
-    assert vwap_between(client, symbol, _at("00"), _at("00.9")) == (D("10.03"), D("400"))  # 4,012 / 400
+    assert vwap_between(client, symbol, _at("00"), _at("00")) == (D("10.03"), D("400"))  # 4,012 / 400
+    # an end between two publishes takes in the publish that carried it (the trades since the one before)
+    assert vwap_between(client, symbol, _at("00"), _at("00.9")) == (D("10.044"), D("500"))  # 5,022 / 500
+    assert vwap_between(client, symbol, _at("00.2"), _at("00.3")) == (D("10.10"), D("100"))
 
 
 def test_vwap_between_rounds_to_the_price_columns_precision() -> None:
@@ -322,8 +325,7 @@ def test_vwap_between_is_none_without_volume_or_when_the_interval_is_backwards()
     client = redis_client()
     market_publish(client, symbol, [], _prints(symbol, 1, ("100", "10.00")))
 
-    # when / then: before it, after it, reversed, and an unknown symbol
-    assert vwap_between(client, symbol, _at("00"), _at("00.9")) is None
+    # when / then: after it, reversed, and an unknown symbol
     assert vwap_between(client, symbol, _at("01.1"), _at("05")) is None
     assert vwap_between(client, symbol, _at("02"), _at("00")) is None
     assert vwap_between(client, new_symbol(), _at("00"), _at("05")) is None
