@@ -53,7 +53,7 @@ class _Execution:
         execution_amend.delay(parent_id, actor)
 
     def tca(self, parent_id: int) -> dict[str, Any] | None:
-        from ems.selectors import order_tca
+        from ems.tca import order_tca
 
         return order_tca(parent_id=parent_id)
 

@@ -4,7 +4,6 @@ from typing import Any
 from django.db.models import OuterRef, Subquery
 from rest_framework.fields import DateTimeField
 
-from ems import tca
 from ems.core.tca import slippage_bps
 from ems.models import ChildOrder, Execution, ExecutionTick, RoutingDecision
 from ems.serializers import ChildOrderSerializer, RoutingDecisionSerializer
@@ -120,8 +119,3 @@ def instrument_marks(*, instrument_ids: list[int]) -> dict[int, Decimal]:
         if mark is not None:
             marks[instrument.pk] = mark
     return marks
-
-
-def order_tca(*, parent_id: int) -> dict[str, Any] | None:
-    """Return the order's transaction cost analysis so far (``ems.tca.order_tca``): the order detail's ``tca``."""
-    return tca.order_tca(parent_id=parent_id)

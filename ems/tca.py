@@ -11,7 +11,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
 
-from django.db.models import F, Sum
 from django.utils import timezone
 
 from config.redis import redis_client
@@ -155,12 +154,6 @@ def _order_figures(
     window = interval_window(execution, fills, now)
     interval = vwap_between(client, symbol, *window) if window else None
     arrival_px = last_px_at(client, symbol, execution.start_at) if execution.start_at else None
-    weighted_markouts = (
-        FillMarkout.objects.filter(fill__parent=parent)
-        .values("horizon_s")
-        .annotate(qty=Sum("fill__qty"), weighted=Sum(F("bps") * F("fill__qty")))
-        .order_by("horizon_s")
-    )
     spreads = [(f.qty, effective_spread_bps(side=side, px=f.px, mid=mid)) for f in fills if (mid := _mid(f)) and f.px > 0]
     avg = cost.avg_px if cost.avg_px is not None and cost.avg_px > 0 else None  # None: nothing filled (or a net credit)
     return {
@@ -178,8 +171,9 @@ def _order_figures(
         "fees_bps": decimal_str(cost.fees_bps),
         "participation": decimal_str(rate.quantize(SHARE_STEP) if rate is not None else None),
         "markouts_bps": {
-            str(row["horizon_s"]): decimal_str((row["weighted"] / row["qty"]).quantize(Decimal("0.01")))
-            for row in weighted_markouts
+            str(horizon): decimal_str(qty_weighted_bps(measured))
+            for horizon in HORIZONS_S
+            if (measured := [(f.qty, m.bps) for f in fills if (m := markouts.get(f.pk, {}).get(horizon)) is not None])
         },
         # and the rest of the analysis
         "timing_bps": decimal_str(cost.timing_bps),
